@@ -1,0 +1,219 @@
+//! The interface of everything that can sit behind a file descriptor.
+//!
+//! A [`FileDescription`] is Linux's "open file description": the object that
+//! `open`, `pipe` or `socket` creates and that `dup` and inheritance share.
+//! Its methods never block. Where Linux would block they return
+//! [`Errno::EAGAIN`] and the syscall layer parks the call on
+//! [`FileDescription::wait_keys`] unless the fd is non-blocking.
+//!
+//! Per-description status flags (access mode, `O_APPEND`, `O_NONBLOCK`) live in
+//! [`OpenFile`], which is what fd tables hold.
+
+use std::any::Any;
+use std::fmt::Debug;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+use crate::errno::{Errno, KResult};
+use crate::wait::WaitKey;
+
+/// Linux poll(2) bits.
+pub mod poll {
+    pub const POLLIN: u16 = 0x001;
+    pub const POLLPRI: u16 = 0x002;
+    pub const POLLOUT: u16 = 0x004;
+    pub const POLLERR: u16 = 0x008;
+    pub const POLLHUP: u16 = 0x010;
+    pub const POLLNVAL: u16 = 0x020;
+    pub const POLLRDHUP: u16 = 0x2000;
+}
+
+/// What kind of object a description is; also the `S_IFMT` of its stat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileType {
+    Unknown,
+    BlockDevice,
+    CharacterDevice,
+    Directory,
+    RegularFile,
+    SocketDgram,
+    SocketStream,
+    SymbolicLink,
+    Fifo,
+}
+
+/// A timestamp in nanoseconds since the Unix epoch.
+pub type Timestamp = u64;
+
+/// How `set_times` treats one timestamp.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetTime {
+    Omit,
+    Now,
+    At(Timestamp),
+}
+
+/// The kernel's stat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Stat {
+    pub dev: u64,
+    pub ino: u64,
+    pub file_type: Option<FileType>,
+    /// Permission bits only (`0o7777`).
+    pub mode: u32,
+    pub nlink: u64,
+    pub size: u64,
+    pub atime: Timestamp,
+    pub mtime: Timestamp,
+    pub ctime: Timestamp,
+}
+
+/// One directory entry as readdir reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirEntry {
+    pub ino: u64,
+    pub name: String,
+    pub file_type: FileType,
+}
+
+/// Where `seek` measures from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Whence {
+    Set,
+    Cur,
+    End,
+}
+
+/// An object behind a file descriptor. See the module docs for the
+/// non-blocking contract.
+pub trait FileDescription: Send + Sync + Debug + Any {
+    fn file_type(&self) -> FileType;
+
+    /// Reads up to `len` bytes at the description's position. `Ok(empty)`
+    /// means end of file.
+    fn read(&self, _len: usize) -> KResult<Vec<u8>> {
+        Err(Errno::EINVAL)
+    }
+
+    /// Writes at the description's position (at the end if `append`).
+    fn write(&self, _data: &[u8], _append: bool) -> KResult<usize> {
+        Err(Errno::EINVAL)
+    }
+
+    fn pread(&self, _len: usize, _offset: u64) -> KResult<Vec<u8>> {
+        Err(Errno::ESPIPE)
+    }
+
+    fn pwrite(&self, _data: &[u8], _offset: u64) -> KResult<usize> {
+        Err(Errno::ESPIPE)
+    }
+
+    fn seek(&self, _offset: i64, _whence: Whence) -> KResult<u64> {
+        Err(Errno::ESPIPE)
+    }
+
+    fn stat(&self) -> KResult<Stat>;
+
+    fn set_size(&self, _size: u64) -> KResult<()> {
+        Err(Errno::EINVAL)
+    }
+
+    fn set_times(&self, _atime: SetTime, _mtime: SetTime) -> KResult<()> {
+        Err(Errno::EPERM)
+    }
+
+    fn sync(&self) -> KResult<()> {
+        Ok(())
+    }
+
+    /// Current readiness as Linux poll bits. Level-triggered.
+    fn poll(&self) -> u16 {
+        poll::POLLIN | poll::POLLOUT
+    }
+
+    /// Queues notified whenever `poll()` may have changed.
+    fn wait_keys(&self) -> Vec<WaitKey> {
+        Vec::new()
+    }
+
+    /// Entries of a directory, `.` and `..` first, then a stable order.
+    fn readdir(&self) -> KResult<Vec<DirEntry>> {
+        Err(Errno::ENOTDIR)
+    }
+
+    /// The absolute VFS path of a directory description; path calls that
+    /// name this fd resolve relative to it.
+    fn dir_path(&self) -> Option<String> {
+        None
+    }
+
+    /// Bytes ready to read now (FIONREAD).
+    fn bytes_readable(&self) -> KResult<usize> {
+        Err(Errno::ENOTTY)
+    }
+
+    fn as_any(&self) -> &dyn Any;
+}
+
+/// Access mode and status flags of an open file description.
+pub mod status {
+    pub const READ: u32 = 1;
+    pub const WRITE: u32 = 2;
+    pub const APPEND: u32 = 4;
+    pub const NONBLOCK: u32 = 8;
+    pub const SYNC: u32 = 16;
+}
+
+/// What fd tables hold: a description plus its status flags. Shared by
+/// `dup`, `fork`-style inheritance and SCM_RIGHTS, exactly like Linux's
+/// `struct file`.
+#[derive(Debug)]
+pub struct OpenFile {
+    pub desc: Arc<dyn FileDescription>,
+    flags: AtomicU32,
+}
+
+impl OpenFile {
+    pub fn new(desc: Arc<dyn FileDescription>, flags: u32) -> Arc<OpenFile> {
+        Arc::new(OpenFile {
+            desc,
+            flags: AtomicU32::new(flags),
+        })
+    }
+
+    pub fn flags(&self) -> u32 {
+        self.flags.load(Ordering::Relaxed)
+    }
+
+    /// Replaces the changeable status flags (APPEND, NONBLOCK, SYNC); the
+    /// access mode is fixed at open, as on Linux.
+    pub fn set_status(&self, flags: u32) {
+        let keep = self.flags() & (status::READ | status::WRITE);
+        let change = flags & (status::APPEND | status::NONBLOCK | status::SYNC);
+        self.flags.store(keep | change, Ordering::Relaxed);
+    }
+
+    pub fn readable(&self) -> bool {
+        self.flags() & status::READ != 0
+    }
+
+    pub fn writable(&self) -> bool {
+        self.flags() & status::WRITE != 0
+    }
+
+    pub fn nonblocking(&self) -> bool {
+        self.flags() & status::NONBLOCK != 0
+    }
+
+    pub fn append(&self) -> bool {
+        self.flags() & status::APPEND != 0
+    }
+}
+
+/// Nanoseconds since the epoch, now.
+pub fn now_ns() -> Timestamp {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,1261 @@
+//! The kernel: every process, the VFS, and the dispatch of [`Syscall`]s.
+//!
+//! Owned by exactly one thread (the runtime's service thread), which is why
+//! nothing here takes a lock for longer than one object operation. Lock order
+//! when two are held: a description's own mutex, then the notifier's.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::errno::{Errno, KResult};
+use crate::fd_table::{FdEntry, FdTable};
+use crate::file::{status, FileType, OpenFile};
+use crate::host::{HostOutput, HostStream};
+use crate::pipe::pipe;
+use crate::process::{Pid, ProcState, ProcessTable, WaitStatus};
+use crate::signal::{self, DefaultAction};
+use crate::syscall::*;
+use crate::vfs::{OpenFlags, Vfs};
+use crate::wait::{Notifier, WaitKey};
+
+/// Things the runtime must do after a call, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Unwind guest `pid` (a parked call of it completes with "killed").
+    Terminate { pid: Pid, sig: i32 },
+    /// A process started by the VM has exited and was reaped.
+    Exited { pid: Pid, status: WaitStatus },
+    /// Host stdin data was all handed to the guest pipe; send more.
+    StdinCredit,
+}
+
+/// How a VM-level guest's standard stream is connected.
+#[derive(Debug, Clone)]
+pub enum Stdio {
+    /// The host's own stream (stdin is fed through [`Kernel::host_stdin`]).
+    Inherit,
+    Null,
+    /// A host file (not a VFS path); truncated for output.
+    HostFile(std::path::PathBuf),
+    Open(Arc<OpenFile>),
+}
+
+/// What the VM knows about a guest it starts.
+#[derive(Debug, Clone)]
+pub struct InitSpec {
+    pub name: String,
+    /// Absolute VFS path.
+    pub cwd: String,
+    pub stdio: [Stdio; 3],
+}
+
+/// Waitpid option bits (Linux).
+pub const WNOHANG: u32 = 1;
+
+#[derive(Debug)]
+pub struct Kernel {
+    pub vfs: Vfs,
+    procs: ProcessTable,
+    notifier: Notifier,
+    actions: Vec<Action>,
+    stdin: HostStdin,
+}
+
+/// Host stdin, fed to guests through a pipe whose write end the kernel holds.
+#[derive(Debug, Default)]
+struct HostStdin {
+    reader: Option<Arc<OpenFile>>,
+    writer: Option<Arc<OpenFile>>,
+    pending: std::collections::VecDeque<u8>,
+    eof: bool,
+}
+
+impl Kernel {
+    pub fn new(vfs: Vfs) -> Kernel {
+        Kernel {
+            vfs,
+            procs: ProcessTable::new(),
+            notifier: Notifier::new(),
+            actions: Vec::new(),
+            stdin: HostStdin::default(),
+        }
+    }
+
+    pub fn notifier(&self) -> &Notifier {
+        &self.notifier
+    }
+
+    pub fn take_actions(&mut self) -> Vec<Action> {
+        std::mem::take(&mut self.actions)
+    }
+
+    pub fn process(&self, pid: Pid) -> Option<&crate::process::Process> {
+        self.procs.get(pid)
+    }
+
+    pub fn live_processes(&self) -> usize {
+        self.procs.live_count()
+    }
+
+    /// Starts a process on behalf of the VM (parent pid 0).
+    pub fn create_process(&mut self, spec: InitSpec) -> KResult<Pid> {
+        let mut fds = FdTable::new();
+        for (fd, how) in spec.stdio.iter().enumerate() {
+            let file = self.stdio_file(fd, how)?;
+            fds.install(fd as i32, FdEntry::new(file, false))?;
+        }
+        self.install_root(&mut fds)?;
+        self.vfs.resolve_dir("/", &spec.cwd)?;
+        Ok(self
+            .procs
+            .create(0, spec.name, fds, spec.cwd, &self.notifier))
+    }
+
+    fn install_root(&self, fds: &mut FdTable) -> KResult<()> {
+        let flags = OpenFlags {
+            read: true,
+            directory: true,
+            ..OpenFlags::default()
+        };
+        let root = self.vfs.open("/", "/", flags, 0)?;
+        let mut e = FdEntry::new(OpenFile::new(root, status::READ), false);
+        e.preopen = Some("/".into());
+        fds.install(3, e)?;
+        Ok(())
+    }
+
+    fn stdio_file(&mut self, fd: usize, how: &Stdio) -> KResult<Arc<OpenFile>> {
+        let out = fd != 0;
+        let access = if out { status::WRITE } else { status::READ };
+        Ok(match how {
+            Stdio::Open(f) => f.clone(),
+            Stdio::Null => {
+                let d = self.vfs.open(
+                    "/",
+                    "/dev/null",
+                    OpenFlags {
+                        read: !out,
+                        write: out,
+                        ..Default::default()
+                    },
+                    0,
+                )?;
+                OpenFile::new(d, access)
+            }
+            Stdio::Inherit if out => {
+                let which = if fd == 1 {
+                    HostStream::Stdout
+                } else {
+                    HostStream::Stderr
+                };
+                OpenFile::new(Arc::new(HostOutput(which)), status::WRITE)
+            }
+            Stdio::Inherit => {
+                if self.stdin.reader.is_none() {
+                    let (r, w) = pipe(&self.notifier);
+                    self.stdin.reader = Some(r);
+                    self.stdin.writer = Some(w);
+                    self.actions.push(Action::StdinCredit);
+                }
+                self.stdin.reader.clone().unwrap()
+            }
+            Stdio::HostFile(path) => {
+                let file = if out {
+                    std::fs::File::create(path)
+                } else {
+                    std::fs::File::open(path)
+                }
+                .map_err(Errno::from)?;
+                OpenFile::new(Arc::new(crate::host::HostFileStream::new(file)), access)
+            }
+        })
+    }
+
+    /// Hands host stdin bytes to the guests; `None` is end of file.
+    pub fn host_stdin(&mut self, data: Option<Vec<u8>>) {
+        match data {
+            Some(d) => self.stdin.pending.extend(d),
+            None => self.stdin.eof = true,
+        }
+        self.flush_stdin();
+    }
+
+    fn flush_stdin(&mut self) {
+        let Some(w) = self.stdin.writer.clone() else {
+            return;
+        };
+        while !self.stdin.pending.is_empty() {
+            let chunk: Vec<u8> = self
+                .stdin
+                .pending
+                .iter()
+                .take(crate::pipe::PIPE_BUF)
+                .copied()
+                .collect();
+            match w.desc.write(&chunk, false) {
+                Ok(n) => drop(self.stdin.pending.drain(..n)),
+                Err(_) => break,
+            }
+        }
+        if self.stdin.pending.is_empty() {
+            if self.stdin.eof {
+                self.stdin.writer = None;
+            } else {
+                self.actions.push(Action::StdinCredit);
+            }
+        }
+    }
+
+    /// Queues whose wakeup lets buffered host stdin make progress.
+    fn stdin_keys(&self) -> Vec<WaitKey> {
+        match &self.stdin.writer {
+            Some(w) if !self.stdin.pending.is_empty() => w.desc.wait_keys(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Called by the scheduler with every batch of notified keys.
+    pub fn on_wakeup(&mut self, keys: &std::collections::HashSet<WaitKey>) {
+        if self.stdin_keys().iter().any(|k| keys.contains(k)) {
+            self.flush_stdin();
+        }
+    }
+
+    // ---- dispatch --------------------------------------------------------
+
+    /// Runs one attempt of `call` for `pid`.
+    pub fn call(&mut self, pid: Pid, call: &mut Syscall) -> Outcome {
+        match self.procs.get(pid) {
+            None => return Outcome::Ready(Err(Errno::ESRCH)),
+            // A killed process may still report its exit, and nothing else.
+            Some(p)
+                if (p.killed.is_some() || p.state != ProcState::Live)
+                    && !matches!(call, Syscall::Exit { .. }) =>
+            {
+                return Outcome::Ready(Err(Errno::EINTR))
+            }
+            _ => {}
+        }
+        use Syscall as S;
+        match call {
+            S::Read { fd, len } => self.read(pid, *fd, *len),
+            S::Pread { fd, len, offset } => {
+                let (len, offset) = (*len, *offset);
+                ready(
+                    self.readable_file(pid, *fd)
+                        .and_then(|f| f.desc.pread(len, offset)),
+                    Ret::Bytes,
+                )
+            }
+            S::Write { fd, data, done } => self.write(pid, *fd, data, done),
+            S::Pwrite { fd, data, offset } => {
+                let offset = *offset;
+                let r = self
+                    .writable_file(pid, *fd)
+                    .and_then(|f| f.desc.pwrite(data, offset));
+                self.ready_write(pid, r)
+            }
+            S::Seek { fd, offset, whence } => {
+                let (o, w) = (*offset, *whence);
+                ready(
+                    self.file(pid, *fd).and_then(|f| f.desc.seek(o, w)),
+                    Ret::Offset,
+                )
+            }
+            S::Close { fd } => ready(self.fds_mut(pid).remove(*fd), |_| Ret::Unit),
+            S::Sync { fd } => ready(self.file(pid, *fd).and_then(|f| f.desc.sync()), |_| {
+                Ret::Unit
+            }),
+            S::FdStat { fd } => ready(self.file(pid, *fd), |f| Ret::FdStat {
+                file_type: f.desc.file_type(),
+                status: f.flags(),
+            }),
+            S::FdSetStatus { fd, status } => {
+                let s = *status;
+                ready(self.file(pid, *fd), |f| {
+                    f.set_status(s);
+                    Ret::Unit
+                })
+            }
+            S::FileStat { fd } => ready(self.file(pid, *fd).and_then(|f| f.desc.stat()), Ret::Stat),
+            S::SetSize { fd, size } => {
+                let size = *size;
+                ready(
+                    self.writable_file(pid, *fd)
+                        .and_then(|f| f.desc.set_size(size)),
+                    |_| Ret::Unit,
+                )
+            }
+            S::SetTimes { fd, atime, mtime } => {
+                let (a, m) = (*atime, *mtime);
+                ready(
+                    self.file(pid, *fd).and_then(|f| f.desc.set_times(a, m)),
+                    |_| Ret::Unit,
+                )
+            }
+            S::Allocate { fd, offset, len } => {
+                let end = offset.saturating_add(*len);
+                let r = self.writable_file(pid, *fd).and_then(|f| {
+                    if f.desc.file_type() != FileType::RegularFile {
+                        return Err(Errno::ENODEV);
+                    }
+                    if f.desc.stat()?.size < end {
+                        f.desc.set_size(end)?;
+                    }
+                    Ok(())
+                });
+                ready(r, |_| Ret::Unit)
+            }
+            S::Advise { fd } => ready(self.file(pid, *fd), |_| Ret::Unit),
+            S::Prestat { fd } => {
+                let r = self
+                    .fds(pid)
+                    .get(*fd)
+                    .and_then(|e| e.preopen.clone().ok_or(Errno::EBADF));
+                ready(r, Ret::Prestat)
+            }
+            S::Readdir { fd, cookie } => {
+                let skip = usize::try_from(*cookie).unwrap_or(usize::MAX);
+                let r = self.file(pid, *fd).and_then(|f| f.desc.readdir());
+                ready(r, |e| Ret::Entries(e.into_iter().skip(skip).collect()))
+            }
+            S::Renumber { from, to } => ready(self.renumber(pid, *from, *to), |_| Ret::Unit),
+            S::PathOpen {
+                dirfd,
+                path,
+                flags,
+                status,
+                cloexec,
+            } => ready(
+                self.path_open(pid, *dirfd, path, *flags, *status, *cloexec),
+                Ret::Fd,
+            ),
+            S::PathMkdir { dirfd, path } => {
+                let r = self
+                    .base(pid, *dirfd)
+                    .and_then(|b| self.vfs.mkdir(&b, path, 0o777));
+                ready(r, |_| Ret::Unit)
+            }
+            S::PathStat {
+                dirfd,
+                path,
+                follow,
+            } => {
+                let r = self
+                    .base(pid, *dirfd)
+                    .and_then(|b| self.vfs.stat(&b, path, *follow));
+                ready(r, Ret::Stat)
+            }
+            S::PathSetTimes {
+                dirfd,
+                path,
+                follow,
+                atime,
+                mtime,
+            } => {
+                let r = self
+                    .base(pid, *dirfd)
+                    .and_then(|b| self.vfs.set_times(&b, path, *follow, *atime, *mtime));
+                ready(r, |_| Ret::Unit)
+            }
+            S::PathLink {
+                dirfd,
+                path,
+                follow,
+                new_dirfd,
+                new_path,
+            } => {
+                let r = self.base(pid, *dirfd).and_then(|b| {
+                    let nb = self.base(pid, *new_dirfd)?;
+                    self.vfs.link(&b, path, *follow, &nb, new_path)
+                });
+                ready(r, |_| Ret::Unit)
+            }
+            S::PathReadlink { dirfd, path } => {
+                let r = self
+                    .base(pid, *dirfd)
+                    .and_then(|b| self.vfs.readlink(&b, path));
+                ready(r, Ret::Text)
+            }
+            S::PathRmdir { dirfd, path } => {
+                let r = self
+                    .base(pid, *dirfd)
+                    .and_then(|b| self.vfs.rmdir(&b, path));
+                ready(r, |_| Ret::Unit)
+            }
+            S::PathRename {
+                dirfd,
+                path,
+                new_dirfd,
+                new_path,
+            } => {
+                let r = self.base(pid, *dirfd).and_then(|b| {
+                    let nb = self.base(pid, *new_dirfd)?;
+                    self.vfs.rename(&b, path, &nb, new_path)
+                });
+                ready(r, |_| Ret::Unit)
+            }
+            S::PathSymlink {
+                target,
+                dirfd,
+                path,
+            } => {
+                let r = self
+                    .base(pid, *dirfd)
+                    .and_then(|b| self.vfs.symlink(target, &b, path));
+                ready(r, |_| Ret::Unit)
+            }
+            S::PathUnlink { dirfd, path } => {
+                let r = self
+                    .base(pid, *dirfd)
+                    .and_then(|b| self.vfs.unlink(&b, path));
+                ready(r, |_| Ret::Unit)
+            }
+            S::Poll { subs } => self.poll(pid, subs),
+            S::ResolveProgram { path, cwd } => {
+                let base = cwd
+                    .clone()
+                    .unwrap_or_else(|| self.procs.get(pid).unwrap().cwd.clone());
+                ready(self.vfs.program(&base, path), Ret::Program)
+            }
+            S::Spawn(req) => ready(self.spawn(pid, req), Ret::Pid),
+            S::Wait {
+                pid: which,
+                options,
+            } => self.wait(pid, *which, *options),
+            S::Kill { pid: target, sig } => ready(self.kill(pid, *target, *sig), |_| Ret::Unit),
+            S::GetPpid => Outcome::Ready(Ok(Ret::Pid(self.procs.get(pid).unwrap().ppid))),
+            S::GetPgid { pid: which } => {
+                let target = if *which == 0 { pid } else { *which };
+                ready(
+                    self.procs.get(target).map(|p| p.pgid).ok_or(Errno::ESRCH),
+                    Ret::Pid,
+                )
+            }
+            S::SetPgid { pid: which, pgid } => {
+                ready(self.setpgid(pid, *which, *pgid), |_| Ret::Unit)
+            }
+            S::GetSid { pid: which } => {
+                let target = if *which == 0 { pid } else { *which };
+                ready(
+                    self.procs.get(target).map(|p| p.sid).ok_or(Errno::ESRCH),
+                    Ret::Pid,
+                )
+            }
+            S::SetSid => ready(self.setsid(pid), Ret::Pid),
+            S::InitialCwd => {
+                Outcome::Ready(Ok(Ret::Text(self.procs.get(pid).unwrap().cwd.clone())))
+            }
+            S::Pipe2 { flags } => ready(self.pipe2(pid, *flags), |(r, w)| Ret::Fds(r, w)),
+            S::Dup { fd } => {
+                let r = self
+                    .fds(pid)
+                    .get(*fd)
+                    .cloned()
+                    .and_then(|e| self.fds_mut(pid).alloc(FdEntry::new(e.file, false), 0));
+                ready(r, Ret::Fd)
+            }
+            S::Dup3 { old, new, flags } => ready(self.dup3(pid, *old, *new, *flags), Ret::Fd),
+            S::Fcntl { fd, cmd, arg } => ready(self.fcntl(pid, *fd, *cmd, *arg), Ret::Int),
+            S::Exit { status } => {
+                self.exit(pid, *status);
+                Outcome::Ready(Ok(Ret::Unit))
+            }
+        }
+    }
+
+    // ---- helpers ---------------------------------------------------------
+
+    fn fds(&self, pid: Pid) -> &FdTable {
+        &self.procs.get(pid).expect("caller checked pid").fds
+    }
+
+    fn fds_mut(&mut self, pid: Pid) -> &mut FdTable {
+        &mut self.procs.get_mut(pid).expect("caller checked pid").fds
+    }
+
+    fn file(&self, pid: Pid, fd: i32) -> KResult<Arc<OpenFile>> {
+        self.fds(pid).file(fd)
+    }
+
+    fn readable_file(&self, pid: Pid, fd: i32) -> KResult<Arc<OpenFile>> {
+        let f = self.file(pid, fd)?;
+        if !f.readable() {
+            return Err(Errno::EBADF);
+        }
+        Ok(f)
+    }
+
+    fn writable_file(&self, pid: Pid, fd: i32) -> KResult<Arc<OpenFile>> {
+        let f = self.file(pid, fd)?;
+        if !f.writable() {
+            return Err(Errno::EBADF);
+        }
+        Ok(f)
+    }
+
+    /// The directory that relative paths of `dirfd` start from.
+    fn base(&self, pid: Pid, dirfd: i32) -> KResult<String> {
+        self.file(pid, dirfd)?.desc.dir_path().ok_or(Errno::ENOTDIR)
+    }
+
+    fn read(&mut self, pid: Pid, fd: i32, len: usize) -> Outcome {
+        let f = match self.readable_file(pid, fd) {
+            Ok(f) => f,
+            Err(e) => return Outcome::Ready(Err(e)),
+        };
+        match f.desc.read(len) {
+            Err(Errno::EAGAIN) if !f.nonblocking() => Outcome::Block(f.desc.wait_keys()),
+            r => ready(r, Ret::Bytes),
+        }
+    }
+
+    fn write(&mut self, pid: Pid, fd: i32, data: &[u8], done: &mut usize) -> Outcome {
+        let f = match self.writable_file(pid, fd) {
+            Ok(f) => f,
+            Err(e) => return Outcome::Ready(Err(e)),
+        };
+        loop {
+            if *done == data.len() {
+                return Outcome::Ready(Ok(Ret::Size(*done)));
+            }
+            match f.desc.write(&data[*done..], f.append()) {
+                Ok(n) => *done += n,
+                Err(Errno::EAGAIN) if *done > 0 && f.nonblocking() => {
+                    return Outcome::Ready(Ok(Ret::Size(*done)))
+                }
+                Err(Errno::EAGAIN) if !f.nonblocking() => {
+                    return Outcome::Block(f.desc.wait_keys())
+                }
+                Err(e) if *done > 0 && e != Errno::EPIPE => {
+                    return Outcome::Ready(Ok(Ret::Size(*done)))
+                }
+                Err(e) => return self.ready_write(pid, Err(e)),
+            }
+        }
+    }
+
+    /// A write that failed with EPIPE also raises SIGPIPE, as on Linux.
+    fn ready_write(&mut self, pid: Pid, r: KResult<usize>) -> Outcome {
+        if r == Err(Errno::EPIPE) {
+            self.send_signal(pid, signal::SIGPIPE);
+        }
+        ready(r, Ret::Size)
+    }
+
+    fn renumber(&mut self, pid: Pid, from: i32, to: i32) -> KResult<()> {
+        let fds = self.fds_mut(pid);
+        fds.get(to)?;
+        let entry = fds.remove(from)?;
+        fds.install(to, entry)?;
+        Ok(())
+    }
+
+    fn path_open(
+        &mut self,
+        pid: Pid,
+        dirfd: i32,
+        path: &str,
+        flags: OpenFlags,
+        status_bits: u32,
+        cloexec: bool,
+    ) -> KResult<i32> {
+        let base = self.base(pid, dirfd)?;
+        let desc = self.vfs.open(&base, path, flags, 0o666)?;
+        let mut bits = status_bits & !(status::READ | status::WRITE);
+        if flags.read {
+            bits |= status::READ;
+        }
+        if flags.write {
+            bits |= status::WRITE;
+        }
+        let file = OpenFile::new(desc, bits);
+        self.fds_mut(pid).alloc(FdEntry::new(file, cloexec), 0)
+    }
+
+    fn poll(&mut self, pid: Pid, subs: &[PollSub]) -> Outcome {
+        let now = Instant::now();
+        let mut events = Vec::new();
+        let mut keys = Vec::new();
+        for sub in subs {
+            let (fd, kind) = match sub.kind {
+                PollKind::Clock { deadline } => {
+                    if now >= deadline {
+                        events.push(PollEvent {
+                            userdata: sub.userdata,
+                            error: None,
+                            kind: PollEventKind::Clock,
+                            nbytes: 0,
+                            hangup: false,
+                        });
+                    }
+                    continue;
+                }
+                PollKind::Read(fd) => (fd, PollEventKind::Read),
+                PollKind::Write(fd) => (fd, PollEventKind::Write),
+            };
+            let mut ev = PollEvent {
+                userdata: sub.userdata,
+                error: None,
+                kind,
+                nbytes: 0,
+                hangup: false,
+            };
+            let f = match self.file(pid, fd) {
+                Ok(f) => f,
+                Err(e) => {
+                    ev.error = Some(e);
+                    events.push(ev);
+                    continue;
+                }
+            };
+            use crate::file::poll::*;
+            let mask = f.desc.poll();
+            ev.hangup = mask & POLLHUP != 0;
+            let is_ready = match kind {
+                PollEventKind::Read => {
+                    ev.nbytes = f.desc.bytes_readable().unwrap_or(0) as u64;
+                    mask & (POLLIN | POLLHUP | POLLERR) != 0
+                }
+                _ => {
+                    if mask & POLLERR != 0 {
+                        ev.error = Some(Errno::EPIPE);
+                    }
+                    mask & (POLLOUT | POLLHUP | POLLERR) != 0
+                }
+            };
+            if is_ready {
+                events.push(ev);
+            } else {
+                keys.extend(f.desc.wait_keys());
+            }
+        }
+        if events.is_empty() {
+            Outcome::Block(keys)
+        } else {
+            Outcome::Ready(Ok(Ret::Events(events)))
+        }
+    }
+
+    fn pipe2(&mut self, pid: Pid, flags: u32) -> KResult<(i32, i32)> {
+        if flags & !(oflag::O_CLOEXEC | oflag::O_NONBLOCK) != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let (r, w) = pipe(&self.notifier);
+        if flags & oflag::O_NONBLOCK != 0 {
+            r.set_status(status::NONBLOCK);
+            w.set_status(status::NONBLOCK);
+        }
+        let cloexec = flags & oflag::O_CLOEXEC != 0;
+        let fds = self.fds_mut(pid);
+        let rfd = fds.alloc(FdEntry::new(r, cloexec), 0)?;
+        match fds.alloc(FdEntry::new(w, cloexec), 0) {
+            Ok(wfd) => Ok((rfd, wfd)),
+            Err(e) => {
+                let _ = fds.remove(rfd);
+                Err(e)
+            }
+        }
+    }
+
+    fn dup3(&mut self, pid: Pid, old: i32, new: i32, flags: u32) -> KResult<i32> {
+        if flags & !oflag::O_CLOEXEC != 0 || old == new {
+            return Err(Errno::EINVAL);
+        }
+        let fds = self.fds_mut(pid);
+        let file = fds.file(old)?;
+        let prev = fds.install(new, FdEntry::new(file, flags & oflag::O_CLOEXEC != 0))?;
+        drop(prev);
+        Ok(new)
+    }
+
+    fn fcntl(&mut self, pid: Pid, fd: i32, cmd: i32, arg: i32) -> KResult<i32> {
+        const F_DUPFD: i32 = 0;
+        const F_GETFD: i32 = 1;
+        const F_SETFD: i32 = 2;
+        const F_GETFL: i32 = 3;
+        const F_SETFL: i32 = 4;
+        const F_DUPFD_CLOEXEC: i32 = 1030;
+        let fds = self.fds_mut(pid);
+        let entry = fds.get(fd)?.clone();
+        match cmd {
+            F_DUPFD | F_DUPFD_CLOEXEC => {
+                fds.alloc(FdEntry::new(entry.file, cmd == F_DUPFD_CLOEXEC), arg)
+            }
+            F_GETFD => Ok(entry.cloexec as i32),
+            F_SETFD => {
+                fds.get_mut(fd)?.cloexec = arg & 1 != 0;
+                Ok(0)
+            }
+            F_GETFL => Ok(status_to_oflag(entry.file.flags()) as i32),
+            F_SETFL => {
+                entry.file.set_status(oflag_to_status(arg as u32));
+                Ok(0)
+            }
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
+    // ---- processes -------------------------------------------------------
+
+    fn spawn(&mut self, parent: Pid, req: &SpawnRequest) -> KResult<Pid> {
+        let p = self.procs.get(parent).unwrap();
+        let mut cwd = match &req.attr.cwd {
+            Some(c) => self.vfs.resolve_dir(&p.cwd, c)?,
+            None => p.cwd.clone(),
+        };
+        let mut fds = p.fds.clone();
+        for action in &req.actions {
+            match action {
+                // Closing an fd that is not open is not an error (glibc, musl).
+                SpawnAction::Close(fd) => drop(fds.remove(*fd)),
+                SpawnAction::Dup2 { fd, newfd } => {
+                    let entry = fds.get(*fd)?.clone();
+                    if fd == newfd {
+                        fds.get_mut(*fd)?.cloexec = false;
+                    } else {
+                        fds.install(*newfd, FdEntry::new(entry.file, false))?;
+                    }
+                }
+                SpawnAction::Open {
+                    newfd,
+                    path,
+                    oflag,
+                    mode,
+                } => {
+                    let (flags, st) = open_flags(*oflag);
+                    let desc = self.vfs.open(&cwd, path, flags, *mode)?;
+                    let file = OpenFile::new(desc, st);
+                    fds.install(*newfd, FdEntry::new(file, false))?;
+                }
+                SpawnAction::Chdir(path) => cwd = self.vfs.resolve_dir(&cwd, path)?,
+            }
+        }
+        fds.close_on_exec();
+        let child = self
+            .procs
+            .create(parent, req.name.clone(), fds, cwd, &self.notifier);
+        let c = self.procs.get_mut(child).unwrap();
+        c.ignored &= !req.attr.sigdefault;
+        if req.attr.setsid {
+            c.sid = child;
+            c.pgid = child;
+        } else if let Some(g) = req.attr.pgroup {
+            c.pgid = if g == 0 { child } else { g };
+        }
+        Ok(child)
+    }
+
+    fn wait(&mut self, pid: Pid, which: Pid, options: u32) -> Outcome {
+        let me = self.procs.get(pid).unwrap();
+        let my_pgid = me.pgid;
+        let matches = |c: &crate::process::Process| match which {
+            -1 => true,
+            0 => c.pgid == my_pgid,
+            p if p > 0 => c.pid == p,
+            p => c.pgid == -p,
+        };
+        let mut any = false;
+        let mut zombie = None;
+        for c in self.procs.children(pid) {
+            if !matches(c) {
+                continue;
+            }
+            any = true;
+            if let ProcState::Zombie(st) = c.state {
+                zombie = Some((c.pid, st));
+                break;
+            }
+        }
+        if let Some((child, status)) = zombie {
+            self.procs.remove(child);
+            return Outcome::Ready(Ok(Ret::Waited { pid: child, status }));
+        }
+        if !any {
+            return Outcome::Ready(Err(Errno::ECHILD));
+        }
+        if options & WNOHANG != 0 {
+            return Outcome::Ready(Ok(Ret::Waited {
+                pid: 0,
+                status: WaitStatus(0),
+            }));
+        }
+        Outcome::Block(vec![me.child_events.key()])
+    }
+
+    fn kill(&mut self, sender: Pid, target: Pid, sig: i32) -> KResult<()> {
+        if !(0..=signal::NSIG).contains(&sig) {
+            return Err(Errno::EINVAL);
+        }
+        let sender_pgid = self.procs.get(sender).map(|p| p.pgid).unwrap_or(0);
+        let targets: Vec<Pid> = self
+            .procs
+            .iter()
+            .filter(|p| match target {
+                t if t > 0 => p.pid == t,
+                0 => p.pgid == sender_pgid,
+                -1 => p.pid != 1 && p.pid != sender,
+                t => p.pgid == -t,
+            })
+            .map(|p| p.pid)
+            .collect();
+        if targets.is_empty() {
+            return Err(Errno::ESRCH);
+        }
+        if sig != 0 {
+            for t in targets {
+                self.send_signal(t, sig);
+            }
+        }
+        Ok(())
+    }
+
+    /// Delivers `sig` to `pid` with its default action. Handlers arrive with
+    /// the signal layer; until then a caught signal is not possible.
+    pub fn send_signal(&mut self, pid: Pid, sig: i32) {
+        let Some(p) = self.procs.get_mut(pid) else {
+            return;
+        };
+        if p.state != ProcState::Live || p.killed.is_some() {
+            return;
+        }
+        if sig != signal::SIGKILL && p.ignored & signal::bit(sig) != 0 {
+            return;
+        }
+        if signal::default_action(sig) == DefaultAction::Terminate {
+            p.killed = Some(sig);
+            self.actions.push(Action::Terminate { pid, sig });
+        }
+    }
+
+    fn setpgid(&mut self, caller: Pid, which: Pid, pgid: Pid) -> KResult<()> {
+        if pgid < 0 {
+            return Err(Errno::EINVAL);
+        }
+        let target = if which == 0 { caller } else { which };
+        let caller_sid = self.procs.get(caller).unwrap().sid;
+        let t = self.procs.get(target).ok_or(Errno::ESRCH)?;
+        if target != caller && t.ppid != caller {
+            return Err(Errno::ESRCH);
+        }
+        if t.sid != caller_sid || t.sid == target {
+            return Err(Errno::EPERM);
+        }
+        let pgid = if pgid == 0 { target } else { pgid };
+        if pgid != target
+            && !self
+                .procs
+                .iter()
+                .any(|p| p.pgid == pgid && p.sid == caller_sid)
+        {
+            return Err(Errno::EPERM);
+        }
+        self.procs.get_mut(target).unwrap().pgid = pgid;
+        Ok(())
+    }
+
+    fn setsid(&mut self, pid: Pid) -> KResult<Pid> {
+        if self.procs.group_exists(pid) {
+            return Err(Errno::EPERM);
+        }
+        let p = self.procs.get_mut(pid).unwrap();
+        p.sid = pid;
+        p.pgid = pid;
+        Ok(pid)
+    }
+
+    /// Ends `pid`: closes its fds (peers see EOF/EPIPE), makes it a zombie
+    /// for its parent, and hands its children to the VM.
+    pub fn exit(&mut self, pid: Pid, status: WaitStatus) {
+        let Some(p) = self.procs.get_mut(pid) else {
+            return;
+        };
+        if p.state != ProcState::Live {
+            return;
+        }
+        p.fds.clear();
+        p.state = ProcState::Zombie(status);
+        let ppid = p.ppid;
+        tracing::debug!(pid, name = %p.name, status = status.0, "process exited");
+        for child in self.procs.children(pid).map(|c| c.pid).collect::<Vec<_>>() {
+            let c = self.procs.get_mut(child).unwrap();
+            c.ppid = 0;
+            if let ProcState::Zombie(st) = c.state {
+                self.procs.remove(child);
+                tracing::debug!(pid = child, status = st.0, "orphan reaped");
+            }
+        }
+        match self.procs.get(ppid) {
+            Some(parent) => {
+                parent.child_events.notify();
+                self.send_signal(ppid, signal::SIGCHLD);
+            }
+            None => {
+                self.procs.remove(pid);
+                self.actions.push(Action::Exited { pid, status });
+            }
+        }
+    }
+
+    /// Pids of every live process (for VM shutdown).
+    pub fn live_pids(&self) -> Vec<Pid> {
+        self.procs
+            .iter()
+            .filter(|p| p.state == ProcState::Live)
+            .map(|p| p.pid)
+            .collect()
+    }
+}
+
+/// Linux open flags to VFS flags plus description status bits.
+pub fn open_flags(oflag: u32) -> (OpenFlags, u32) {
+    use oflag::*;
+    let acc = oflag & O_ACCMODE;
+    let flags = OpenFlags {
+        read: acc != O_WRONLY,
+        write: acc == O_WRONLY || acc == O_RDWR,
+        create: oflag & O_CREAT != 0,
+        excl: oflag & O_EXCL != 0,
+        truncate: oflag & O_TRUNC != 0,
+        directory: oflag & O_DIRECTORY != 0,
+        append: oflag & O_APPEND != 0,
+        nofollow: oflag & O_NOFOLLOW != 0,
+    };
+    let mut st = oflag_to_status(oflag);
+    if flags.read {
+        st |= status::READ;
+    }
+    if flags.write {
+        st |= status::WRITE;
+    }
+    (flags, st)
+}
+
+fn oflag_to_status(oflag: u32) -> u32 {
+    let mut st = 0;
+    if oflag & oflag::O_APPEND != 0 {
+        st |= status::APPEND;
+    }
+    if oflag & oflag::O_NONBLOCK != 0 {
+        st |= status::NONBLOCK;
+    }
+    st
+}
+
+fn status_to_oflag(st: u32) -> u32 {
+    let mut o = match (st & status::READ != 0, st & status::WRITE != 0) {
+        (true, true) => oflag::O_RDWR,
+        (false, true) => oflag::O_WRONLY,
+        _ => 0,
+    };
+    if st & status::APPEND != 0 {
+        o |= oflag::O_APPEND;
+    }
+    if st & status::NONBLOCK != 0 {
+        o |= oflag::O_NONBLOCK;
+    }
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::file::poll::*;
+
+    fn kernel() -> (Kernel, Pid) {
+        let mut vfs = Vfs::new();
+        vfs.mount_mem("/").unwrap();
+        vfs.mount_dev("/dev").unwrap();
+        let mut k = Kernel::new(vfs);
+        let spec = InitSpec {
+            name: "init".into(),
+            cwd: "/".into(),
+            stdio: [Stdio::Null, Stdio::Null, Stdio::Null],
+        };
+        let pid = k.create_process(spec).unwrap();
+        (k, pid)
+    }
+
+    fn done(o: Outcome) -> Ret {
+        match o {
+            Outcome::Ready(Ok(r)) => r,
+            other => panic!("expected success, got {other:?}"),
+        }
+    }
+
+    fn fds(k: &mut Kernel, pid: Pid) -> (i32, i32) {
+        match done(k.call(pid, &mut Syscall::Pipe2 { flags: 0 })) {
+            Ret::Fds(r, w) => (r, w),
+            r => panic!("{r:?}"),
+        }
+    }
+
+    #[test]
+    fn preopen_and_stdio_are_in_place() {
+        let (mut k, pid) = kernel();
+        assert_eq!(
+            done(k.call(pid, &mut Syscall::Prestat { fd: 3 })),
+            Ret::Prestat("/".into())
+        );
+        let r = k.call(pid, &mut Syscall::Prestat { fd: 0 });
+        assert!(matches!(r, Outcome::Ready(Err(Errno::EBADF))));
+        assert_eq!(fds(&mut k, pid), (4, 5));
+    }
+
+    #[test]
+    fn empty_pipe_read_blocks_until_a_write_notifies() {
+        let (mut k, pid) = kernel();
+        let (r, w) = fds(&mut k, pid);
+        let keys = match k.call(pid, &mut Syscall::Read { fd: r, len: 10 }) {
+            Outcome::Block(keys) => keys,
+            o => panic!("{o:?}"),
+        };
+        k.notifier().drain();
+        let mut write = Syscall::Write {
+            fd: w,
+            data: b"hi".to_vec(),
+            done: 0,
+        };
+        assert_eq!(done(k.call(pid, &mut write)), Ret::Size(2));
+        let woken = k.notifier().drain();
+        assert!(keys.iter().all(|key| woken.contains(key)));
+        assert_eq!(
+            done(k.call(pid, &mut Syscall::Read { fd: r, len: 10 })),
+            Ret::Bytes(b"hi".to_vec())
+        );
+    }
+
+    #[test]
+    fn nonblocking_read_is_eagain() {
+        let (mut k, pid) = kernel();
+        let (r, _w) = fds(&mut k, pid);
+        done(k.call(
+            pid,
+            &mut Syscall::Fcntl {
+                fd: r,
+                cmd: 4,
+                arg: oflag::O_NONBLOCK as i32,
+            },
+        ));
+        let o = k.call(pid, &mut Syscall::Read { fd: r, len: 10 });
+        assert!(matches!(o, Outcome::Ready(Err(Errno::EAGAIN))));
+    }
+
+    #[test]
+    fn large_blocking_write_keeps_its_progress() {
+        let (mut k, pid) = kernel();
+        let (r, w) = fds(&mut k, pid);
+        let mut write = Syscall::Write {
+            fd: w,
+            data: vec![7; 100_000],
+            done: 0,
+        };
+        assert!(matches!(k.call(pid, &mut write), Outcome::Block(_)));
+        let Syscall::Write { done: progress, .. } = write else {
+            unreachable!()
+        };
+        assert_eq!(progress, crate::pipe::PIPE_CAPACITY);
+        let mut total = 0;
+        while let Ret::Bytes(b) = done(k.call(
+            pid,
+            &mut Syscall::Read {
+                fd: r,
+                len: 1 << 20,
+            },
+        )) {
+            total += b.len();
+            if let Outcome::Ready(r) = k.call(pid, &mut write) {
+                assert_eq!(r.unwrap(), Ret::Size(100_000));
+                break;
+            }
+        }
+        assert!(total >= crate::pipe::PIPE_CAPACITY);
+    }
+
+    #[test]
+    fn child_exit_closes_fds_and_is_reaped_once() {
+        let (mut k, parent) = kernel();
+        let (r, w) = fds(&mut k, parent);
+        let req = SpawnRequest {
+            name: "child".into(),
+            actions: vec![SpawnAction::Dup2 { fd: w, newfd: 1 }],
+            attr: SpawnAttr::default(),
+        };
+        let child = match done(k.call(parent, &mut Syscall::Spawn(req))) {
+            Ret::Pid(p) => p,
+            r => panic!("{r:?}"),
+        };
+        done(k.call(parent, &mut Syscall::Close { fd: w }));
+        let mut wait = Syscall::Wait {
+            pid: -1,
+            options: WNOHANG,
+        };
+        assert_eq!(
+            done(k.call(parent, &mut wait)),
+            Ret::Waited {
+                pid: 0,
+                status: WaitStatus(0)
+            }
+        );
+        let mut wait = Syscall::Wait {
+            pid: child,
+            options: 0,
+        };
+        assert!(matches!(k.call(parent, &mut wait), Outcome::Block(_)));
+        // The child holds the only write end: the reader sees data, then EOF.
+        done(k.call(
+            child,
+            &mut Syscall::Write {
+                fd: 1,
+                data: b"x".to_vec(),
+                done: 0,
+            },
+        ));
+        done(k.call(
+            child,
+            &mut Syscall::Exit {
+                status: WaitStatus::exited(3),
+            },
+        ));
+        assert_eq!(
+            done(k.call(parent, &mut Syscall::Read { fd: r, len: 8 })),
+            Ret::Bytes(b"x".to_vec())
+        );
+        assert_eq!(
+            done(k.call(parent, &mut Syscall::Read { fd: r, len: 8 })),
+            Ret::Bytes(vec![])
+        );
+        assert_eq!(
+            done(k.call(parent, &mut wait)),
+            Ret::Waited {
+                pid: child,
+                status: WaitStatus::exited(3)
+            }
+        );
+        let o = k.call(
+            parent,
+            &mut Syscall::Wait {
+                pid: -1,
+                options: 0,
+            },
+        );
+        assert!(matches!(o, Outcome::Ready(Err(Errno::ECHILD))));
+    }
+
+    #[test]
+    fn kill_terminates_and_epipe_raises_sigpipe() {
+        let (mut k, parent) = kernel();
+        let req = SpawnRequest {
+            name: "c".into(),
+            actions: vec![],
+            attr: SpawnAttr::default(),
+        };
+        let Ret::Pid(child) = done(k.call(parent, &mut Syscall::Spawn(req))) else {
+            panic!()
+        };
+        done(k.call(
+            parent,
+            &mut Syscall::Kill {
+                pid: child,
+                sig: signal::SIGTERM,
+            },
+        ));
+        assert_eq!(
+            k.take_actions(),
+            vec![Action::Terminate {
+                pid: child,
+                sig: signal::SIGTERM
+            }]
+        );
+        let o = k.call(child, &mut Syscall::GetPpid);
+        assert!(matches!(o, Outcome::Ready(Err(Errno::EINTR))));
+        let o = k.call(parent, &mut Syscall::Kill { pid: 999, sig: 0 });
+        assert!(matches!(o, Outcome::Ready(Err(Errno::ESRCH))));
+
+        let (r, w) = fds(&mut k, parent);
+        done(k.call(parent, &mut Syscall::Close { fd: r }));
+        let o = k.call(
+            parent,
+            &mut Syscall::Write {
+                fd: w,
+                data: b"x".to_vec(),
+                done: 0,
+            },
+        );
+        assert!(matches!(o, Outcome::Ready(Err(Errno::EPIPE))));
+        assert!(k.take_actions().contains(&Action::Terminate {
+            pid: parent,
+            sig: signal::SIGPIPE
+        }));
+    }
+
+    #[test]
+    fn poll_reports_readiness_and_hangup() {
+        let (mut k, pid) = kernel();
+        let (r, w) = fds(&mut k, pid);
+        let subs = vec![PollSub {
+            userdata: 1,
+            kind: PollKind::Read(r),
+        }];
+        assert!(matches!(
+            k.call(pid, &mut Syscall::Poll { subs: subs.clone() }),
+            Outcome::Block(_)
+        ));
+        let wsubs = vec![PollSub {
+            userdata: 2,
+            kind: PollKind::Write(w),
+        }];
+        let Ret::Events(ev) = done(k.call(pid, &mut Syscall::Poll { subs: wsubs })) else {
+            panic!()
+        };
+        assert_eq!(ev[0].kind, PollEventKind::Write);
+        done(k.call(pid, &mut Syscall::Close { fd: w }));
+        let Ret::Events(ev) = done(k.call(pid, &mut Syscall::Poll { subs })) else {
+            panic!()
+        };
+        assert!(ev[0].hangup);
+        let f = k.file(pid, r).unwrap();
+        assert_eq!(f.desc.poll(), POLLHUP);
+    }
+
+    #[test]
+    fn spawn_file_actions_follow_posix() {
+        let (mut k, parent) = kernel();
+        let (r, w) = fds(&mut k, parent);
+        done(k.call(
+            parent,
+            &mut Syscall::Fcntl {
+                fd: r,
+                cmd: 2,
+                arg: 1,
+            },
+        ));
+        let req = SpawnRequest {
+            name: "c".into(),
+            actions: vec![
+                SpawnAction::Close(0),
+                SpawnAction::Open {
+                    newfd: 0,
+                    path: "/f".into(),
+                    oflag: oflag::O_CREAT | oflag::O_WRONLY,
+                    mode: 0o644,
+                },
+                SpawnAction::Dup2 { fd: w, newfd: 7 },
+                SpawnAction::Close(42),
+            ],
+            attr: SpawnAttr {
+                pgroup: Some(0),
+                ..Default::default()
+            },
+        };
+        let Ret::Pid(child) = done(k.call(parent, &mut Syscall::Spawn(req))) else {
+            panic!()
+        };
+        let c = k.process(child).unwrap();
+        assert_eq!(c.pgid, child);
+        assert!(c.fds.get(r).is_err(), "close-on-exec fd was inherited");
+        assert!(c.fds.get(7).is_ok());
+        assert!(c.fds.get(0).unwrap().file.writable());
+        assert!(k.vfs.stat("/", "/f", true).is_ok());
+    }
+}

@@ -1,0 +1,21 @@
+//! The sidecar kernel: a Linux-like process, file and IPC model for wasm
+//! guests, written as plain Rust over queues. It knows nothing of wasm; the
+//! runtime crate drives it from its service thread.
+#![forbid(unsafe_code)]
+
+pub mod errno;
+pub mod fd_table;
+pub mod file;
+pub mod host;
+pub mod kernel;
+pub mod pipe;
+pub mod process;
+pub mod signal;
+pub mod syscall;
+pub mod vfs;
+pub mod wait;
+
+pub use errno::{Errno, KResult};
+pub use kernel::{Action, InitSpec, Kernel, Stdio};
+pub use process::{Pid, WaitStatus};
+pub use syscall::{Outcome, Ret, Syscall};

@@ -1,0 +1,333 @@
+//! The system call surface: one [`Syscall`] per kernel entry the runtime can
+//! make on behalf of a guest, and the [`Ret`] it produces.
+//!
+//! A call either completes ([`Outcome::Ready`]) or must wait
+//! ([`Outcome::Block`]) on the returned queues. Blocking calls check before
+//! they change anything, so retrying a parked call after a wakeup is always
+//! safe; the one call that makes progress while blocked (a large `Write`)
+//! records it in the call itself (`done`).
+
+use std::time::Instant;
+
+use crate::errno::{Errno, KResult};
+use crate::file::{DirEntry, FileType, SetTime, Stat, Whence};
+use crate::process::{Pid, WaitStatus};
+use crate::vfs::{OpenFlags, Program};
+use crate::wait::WaitKey;
+
+/// Linux open(2) flag bits, as carried by the `host_proc` ABI.
+pub mod oflag {
+    pub const O_ACCMODE: u32 = 3;
+    pub const O_WRONLY: u32 = 1;
+    pub const O_RDWR: u32 = 2;
+    pub const O_CREAT: u32 = 0o100;
+    pub const O_EXCL: u32 = 0o200;
+    pub const O_TRUNC: u32 = 0o1000;
+    pub const O_APPEND: u32 = 0o2000;
+    pub const O_NONBLOCK: u32 = 0o4000;
+    pub const O_DIRECTORY: u32 = 0o200000;
+    pub const O_NOFOLLOW: u32 = 0o400000;
+    pub const O_CLOEXEC: u32 = 0o2000000;
+}
+
+/// One subscription of a poll.
+#[derive(Debug, Clone)]
+pub struct PollSub {
+    pub userdata: u64,
+    pub kind: PollKind,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum PollKind {
+    /// Fires once `deadline` has passed.
+    Clock {
+        deadline: Instant,
+    },
+    Read(i32),
+    Write(i32),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PollEvent {
+    pub userdata: u64,
+    pub error: Option<Errno>,
+    pub kind: PollEventKind,
+    /// Bytes available to read (read events).
+    pub nbytes: u64,
+    pub hangup: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PollEventKind {
+    Clock,
+    Read,
+    Write,
+}
+
+/// A `posix_spawn` file action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SpawnAction {
+    Close(i32),
+    Dup2 {
+        fd: i32,
+        newfd: i32,
+    },
+    Open {
+        newfd: i32,
+        path: String,
+        oflag: u32,
+        mode: u32,
+    },
+    Chdir(String),
+}
+
+/// `posix_spawn` attributes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SpawnAttr {
+    /// `Some(0)` puts the child in a new group of its own.
+    pub pgroup: Option<Pid>,
+    pub setsid: bool,
+    /// Absolute VFS path; the parent's cwd if `None`.
+    pub cwd: Option<String>,
+    pub sigdefault: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct SpawnRequest {
+    /// Short name for logs (the program's file name).
+    pub name: String,
+    pub actions: Vec<SpawnAction>,
+    pub attr: SpawnAttr,
+}
+
+/// A call into the kernel. Fd and path arguments are the guest's.
+#[derive(Debug)]
+pub enum Syscall {
+    Read {
+        fd: i32,
+        len: usize,
+    },
+    Pread {
+        fd: i32,
+        len: usize,
+        offset: u64,
+    },
+    /// `done` is how much of `data` a blocked call has already written.
+    Write {
+        fd: i32,
+        data: Vec<u8>,
+        done: usize,
+    },
+    Pwrite {
+        fd: i32,
+        data: Vec<u8>,
+        offset: u64,
+    },
+    Seek {
+        fd: i32,
+        offset: i64,
+        whence: Whence,
+    },
+    Close {
+        fd: i32,
+    },
+    Sync {
+        fd: i32,
+    },
+    FdStat {
+        fd: i32,
+    },
+    FdSetStatus {
+        fd: i32,
+        status: u32,
+    },
+    FileStat {
+        fd: i32,
+    },
+    SetSize {
+        fd: i32,
+        size: u64,
+    },
+    SetTimes {
+        fd: i32,
+        atime: SetTime,
+        mtime: SetTime,
+    },
+    Allocate {
+        fd: i32,
+        offset: u64,
+        len: u64,
+    },
+    /// Validates `fd`; advice itself is ignored, as Linux may.
+    Advise {
+        fd: i32,
+    },
+    Prestat {
+        fd: i32,
+    },
+    Readdir {
+        fd: i32,
+        cookie: u64,
+    },
+    Renumber {
+        from: i32,
+        to: i32,
+    },
+    PathOpen {
+        dirfd: i32,
+        path: String,
+        flags: OpenFlags,
+        status: u32,
+        cloexec: bool,
+    },
+    PathMkdir {
+        dirfd: i32,
+        path: String,
+    },
+    PathStat {
+        dirfd: i32,
+        path: String,
+        follow: bool,
+    },
+    PathSetTimes {
+        dirfd: i32,
+        path: String,
+        follow: bool,
+        atime: SetTime,
+        mtime: SetTime,
+    },
+    PathLink {
+        dirfd: i32,
+        path: String,
+        follow: bool,
+        new_dirfd: i32,
+        new_path: String,
+    },
+    PathReadlink {
+        dirfd: i32,
+        path: String,
+    },
+    PathRmdir {
+        dirfd: i32,
+        path: String,
+    },
+    PathRename {
+        dirfd: i32,
+        path: String,
+        new_dirfd: i32,
+        new_path: String,
+    },
+    PathSymlink {
+        target: String,
+        dirfd: i32,
+        path: String,
+    },
+    PathUnlink {
+        dirfd: i32,
+        path: String,
+    },
+    Poll {
+        subs: Vec<PollSub>,
+    },
+    ResolveProgram {
+        path: String,
+        cwd: Option<String>,
+    },
+    Spawn(SpawnRequest),
+    Wait {
+        pid: Pid,
+        options: u32,
+    },
+    Kill {
+        pid: Pid,
+        sig: i32,
+    },
+    GetPpid,
+    GetPgid {
+        pid: Pid,
+    },
+    SetPgid {
+        pid: Pid,
+        pgid: Pid,
+    },
+    GetSid {
+        pid: Pid,
+    },
+    SetSid,
+    InitialCwd,
+    Pipe2 {
+        flags: u32,
+    },
+    Dup {
+        fd: i32,
+    },
+    Dup3 {
+        old: i32,
+        new: i32,
+        flags: u32,
+    },
+    Fcntl {
+        fd: i32,
+        cmd: i32,
+        arg: i32,
+    },
+    Exit {
+        status: WaitStatus,
+    },
+}
+
+impl Syscall {
+    /// When a parked call must be retried even without a wakeup.
+    pub fn deadline(&self) -> Option<Instant> {
+        match self {
+            Syscall::Poll { subs } => subs
+                .iter()
+                .filter_map(|s| match s.kind {
+                    PollKind::Clock { deadline } => Some(deadline),
+                    _ => None,
+                })
+                .min(),
+            _ => None,
+        }
+    }
+}
+
+/// What a completed call returns.
+#[derive(Debug, PartialEq)]
+pub enum Ret {
+    Unit,
+    Size(usize),
+    Offset(u64),
+    Bytes(Vec<u8>),
+    Stat(Stat),
+    Fd(i32),
+    Fds(i32, i32),
+    FdStat { file_type: FileType, status: u32 },
+    Prestat(String),
+    Entries(Vec<DirEntry>),
+    Events(Vec<PollEvent>),
+    Program(Program),
+    Pid(Pid),
+    Waited { pid: Pid, status: WaitStatus },
+    Int(i32),
+    Text(String),
+}
+
+/// The result of one attempt at a call.
+#[derive(Debug)]
+pub enum Outcome {
+    Ready(KResult<Ret>),
+    /// Retry after any of these queues is notified (or the call's deadline).
+    Block(Vec<WaitKey>),
+}
+
+impl From<KResult<Ret>> for Outcome {
+    fn from(r: KResult<Ret>) -> Outcome {
+        Outcome::Ready(r)
+    }
+}
+
+/// Shorthand for handlers that never block.
+pub(crate) fn ready<T>(r: KResult<T>, f: impl FnOnce(T) -> Ret) -> Outcome {
+    Outcome::Ready(r.map(f))
+}
