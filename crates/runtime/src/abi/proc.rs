@@ -1,0 +1,239 @@
+//! `host_proc`: processes, pipes and fd duplication (see SPEC.md).
+
+use sidecar_kernel::syscall::{SpawnAction, SpawnAttr, SpawnRequest};
+use sidecar_kernel::{Errno, Ret, Syscall};
+use wasmtime::{Caller, Linker};
+
+use super::{expect_ret, finish, split};
+use crate::guest::{AbiResult, GuestCtx, GuestSpec};
+
+const P: &str = "host_proc";
+
+/// Every `host_proc` import, for load-time checking.
+pub const FUNCS: &[&str] = &[
+    "spawn",
+    "wait",
+    "kill",
+    "getpid",
+    "getppid",
+    "getpgid",
+    "setpgid",
+    "getsid",
+    "setsid",
+    "initial_cwd",
+    "pipe2",
+    "dup",
+    "dup3",
+    "fcntl",
+];
+
+type C<'a> = Caller<'a, GuestCtx>;
+
+pub fn add(l: &mut Linker<GuestCtx>) -> wasmtime::Result<()> {
+    l.func_wrap(
+        P,
+        "spawn",
+        |mut c: C<'_>,
+         p: u32,
+         pl: u32,
+         av: u32,
+         avl: u32,
+         ev: u32,
+         evl: u32,
+         acts: u32,
+         nacts: u32,
+         attr: u32,
+         out: u32| {
+            finish(spawn(
+                &mut c,
+                [p, pl, av, avl, ev, evl, acts, nacts, attr, out],
+            ))
+        },
+    )?;
+    l.func_wrap(P, "wait", |mut c: C<'_>, pid: i32, options: u32, status_out: u32, pid_out: u32| {
+        finish((|| {
+            let (mut m, ctx) = split(&mut c)?;
+            let (pid, status) =
+                expect_ret!(ctx.call(Syscall::Wait { pid, options })?, Ret::Waited { pid, status } => (pid, status));
+            if pid != 0 {
+                m.write_u32(status_out, status.0 as u32)?;
+            }
+            m.write_u32(pid_out, pid as u32)?;
+            Ok(())
+        })())
+    })?;
+    l.func_wrap(P, "kill", |mut c: C<'_>, pid: i32, sig: i32| {
+        finish((|| {
+            let (_, ctx) = split(&mut c)?;
+            ctx.call(Syscall::Kill { pid, sig })?;
+            Ok(())
+        })())
+    })?;
+    l.func_wrap(P, "getpid", |c: C<'_>| -> i32 { c.data().pid })?;
+    l.func_wrap(P, "getppid", |mut c: C<'_>| -> wasmtime::Result<i32> {
+        let mut ppid = 0;
+        let r = (|| {
+            let (_, ctx) = split(&mut c)?;
+            ppid = expect_ret!(ctx.call(Syscall::GetPpid)?, Ret::Pid(p) => p);
+            Ok(())
+        })();
+        finish(r).map(|_| ppid)
+    })?;
+    l.func_wrap(P, "getpgid", |mut c: C<'_>, pid: i32, out: u32| {
+        finish(pid_query(&mut c, Syscall::GetPgid { pid }, out))
+    })?;
+    l.func_wrap(P, "getsid", |mut c: C<'_>, pid: i32, out: u32| {
+        finish(pid_query(&mut c, Syscall::GetSid { pid }, out))
+    })?;
+    l.func_wrap(P, "setsid", |mut c: C<'_>, out: u32| {
+        finish(pid_query(&mut c, Syscall::SetSid, out))
+    })?;
+    l.func_wrap(P, "setpgid", |mut c: C<'_>, pid: i32, pgid: i32| {
+        finish((|| {
+            let (_, ctx) = split(&mut c)?;
+            ctx.call(Syscall::SetPgid { pid, pgid })?;
+            Ok(())
+        })())
+    })?;
+    l.func_wrap(
+        P,
+        "initial_cwd",
+        |mut c: C<'_>, buf: u32, len: u32, out: u32| {
+            finish((|| {
+                let (mut m, ctx) = split(&mut c)?;
+                let cwd = expect_ret!(ctx.call(Syscall::InitialCwd)?, Ret::Text(t) => t);
+                m.write_u32(out, cwd.len() as u32)?;
+                if cwd.len() > len as usize {
+                    return Err(Errno::ERANGE.into());
+                }
+                m.copy_out(buf, cwd.as_bytes())?;
+                Ok(())
+            })())
+        },
+    )?;
+    l.func_wrap(P, "pipe2", |mut c: C<'_>, out: u32, flags: u32| {
+        finish((|| {
+            let (mut m, ctx) = split(&mut c)?;
+            m.slice(out, 8)?;
+            let (r, w) = expect_ret!(ctx.call(Syscall::Pipe2 { flags })?, Ret::Fds(r, w) => (r, w));
+            m.write_u32(out, r as u32)?;
+            m.write_u32(out + 4, w as u32)?;
+            Ok(())
+        })())
+    })?;
+    l.func_wrap(P, "dup", |mut c: C<'_>, fd: i32, out: u32| {
+        finish(fd_query(&mut c, Syscall::Dup { fd }, out))
+    })?;
+    l.func_wrap(P, "dup3", |mut c: C<'_>, old: i32, new: i32, flags: u32| {
+        finish((|| {
+            let (_, ctx) = split(&mut c)?;
+            ctx.call(Syscall::Dup3 { old, new, flags })?;
+            Ok(())
+        })())
+    })?;
+    l.func_wrap(
+        P,
+        "fcntl",
+        |mut c: C<'_>, fd: i32, cmd: i32, arg: i32, out: u32| {
+            finish((|| {
+                let (mut m, ctx) = split(&mut c)?;
+                m.slice(out, 4)?;
+                let v = expect_ret!(ctx.call(Syscall::Fcntl { fd, cmd, arg })?, Ret::Int(v) => v);
+                m.write_u32(out, v as u32)?;
+                Ok(())
+            })())
+        },
+    )?;
+    Ok(())
+}
+
+fn pid_query(c: &mut C<'_>, call: Syscall, out: u32) -> AbiResult<()> {
+    let (mut m, ctx) = split(c)?;
+    m.slice(out, 4)?;
+    let pid = expect_ret!(ctx.call(call)?, Ret::Pid(p) => p);
+    m.write_u32(out, pid as u32)?;
+    Ok(())
+}
+
+fn fd_query(c: &mut C<'_>, call: Syscall, out: u32) -> AbiResult<()> {
+    let (mut m, ctx) = split(c)?;
+    m.slice(out, 4)?;
+    let fd = expect_ret!(ctx.call(call)?, Ret::Fd(fd) => fd);
+    m.write_u32(out, fd as u32)?;
+    Ok(())
+}
+
+fn spawn(c: &mut C<'_>, a: [u32; 10]) -> AbiResult<()> {
+    let [p, pl, av, avl, ev, evl, acts, nacts, attr_ptr, out] = a;
+    let (mut m, ctx) = split(c)?;
+    let path = m.string(p, pl)?;
+    let args = m.string_list(av, avl)?;
+    let env = m.string_list(ev, evl)?;
+    let raw = m.copy_in(acts, nacts.checked_mul(32).ok_or(Errno::EFAULT)?)?;
+    let mut actions = Vec::with_capacity(nacts as usize);
+    for r in raw.chunks_exact(32) {
+        let w = |i: usize| u32::from_le_bytes(r[i * 4..i * 4 + 4].try_into().unwrap());
+        actions.push(match w(0) {
+            1 => SpawnAction::Close(w(1) as i32),
+            2 => SpawnAction::Dup2 {
+                fd: w(1) as i32,
+                newfd: w(2) as i32,
+            },
+            3 => SpawnAction::Open {
+                newfd: w(2) as i32,
+                path: m.string(w(5), w(6))?,
+                oflag: w(3),
+                mode: w(4),
+            },
+            4 => SpawnAction::Chdir(m.string(w(5), w(6))?),
+            _ => return Err(Errno::EINVAL.into()),
+        });
+    }
+    let mut attr = SpawnAttr::default();
+    if attr_ptr != 0 {
+        let r = m.copy_in(attr_ptr, 32)?;
+        let w = |i: usize| u32::from_le_bytes(r[i * 4..i * 4 + 4].try_into().unwrap());
+        let flags = w(0);
+        if flags & 1 != 0 {
+            attr.pgroup = Some(w(1) as i32);
+        }
+        attr.setsid = flags & 2 != 0;
+        if w(3) != 0 {
+            attr.cwd = Some(m.string(w(2), w(3))?);
+        }
+        if flags & 4 != 0 {
+            attr.sigdefault = u64::from_le_bytes(r[16..24].try_into().unwrap());
+        }
+    }
+    m.slice(out, 4)?;
+
+    let call = Syscall::ResolveProgram {
+        path: path.clone(),
+        cwd: attr.cwd.clone(),
+    };
+    let program = expect_ret!(ctx.call(call)?, Ret::Program(p) => p);
+    let pre = ctx.shared.cache.load_program(&program).map_err(|e| {
+        tracing::debug!("spawn {path}: {e}");
+        Errno::ENOEXEC
+    })?;
+    let name = path.rsplit('/').next().unwrap_or(&path).to_owned();
+    let link = ctx.spawn_call(Syscall::Spawn(SpawnRequest {
+        name: name.clone(),
+        actions,
+        attr,
+    }))?;
+    let pid = link.pid;
+    let spec = GuestSpec {
+        name,
+        args,
+        env,
+        budget: ctx.spec.budget,
+        memory_limit: ctx.spec.memory_limit,
+    };
+    crate::guest::start(ctx.shared.clone(), pre, spec, link, ctx.alive.clone()).map_err(|e| {
+        tracing::error!("cannot start a thread for pid {pid}: {e}");
+        Errno::EAGAIN
+    })?;
+    m.write_u32(out, pid as u32)?;
+    Ok(())
+}

@@ -1,0 +1,221 @@
+//! Guest processes: one OS thread and one wasmtime `Store` per process.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crossbeam_channel::Sender;
+use sidecar_kernel::signal;
+use sidecar_kernel::{Errno, Pid, Ret, Syscall, WaitStatus};
+use wasmtime::{InstancePre, Memory, Store, StoreLimits, StoreLimitsBuilder, Trap, UpdateDeadline};
+
+use crate::service::{GuestLink, Msg, Reply};
+use crate::Shared;
+
+/// How a guest ends other than by returning from `_start`; carried through
+/// wasmtime as the error of the unwinding host call.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+pub enum GuestExit {
+    #[error("exited with status {0}")]
+    Exited(i32),
+    #[error("killed by signal {0}")]
+    Signaled(i32),
+}
+
+/// Why a host call did not produce a value.
+#[derive(Debug)]
+pub enum Fault {
+    Errno(Errno),
+    Exit(GuestExit),
+}
+
+impl From<Errno> for Fault {
+    fn from(e: Errno) -> Fault {
+        Fault::Errno(e)
+    }
+}
+
+pub type AbiResult<T> = Result<T, Fault>;
+
+/// CPU budget of a guest, in wasmtime fuel units (about one per wasm
+/// instruction).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Budget {
+    Unlimited,
+    Fuel(u64),
+}
+
+/// What a guest is started with.
+#[derive(Debug, Clone)]
+pub struct GuestSpec {
+    pub name: String,
+    pub args: Vec<String>,
+    pub env: Vec<String>,
+    pub budget: Budget,
+    /// Linear memory limit in bytes.
+    pub memory_limit: Option<usize>,
+}
+
+/// The data of a guest's `Store`.
+pub struct GuestCtx {
+    pub pid: Pid,
+    pub spec: GuestSpec,
+    link: GuestLink,
+    tx: Sender<Msg>,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) memory: Option<Memory>,
+    limits: StoreLimits,
+    pub(crate) started: Instant,
+    /// Dropped when the thread ends; the VM waits for all of them.
+    pub(crate) alive: Sender<()>,
+}
+
+impl GuestCtx {
+    /// One RPC to the kernel.
+    pub fn call(&self, call: Syscall) -> AbiResult<Ret> {
+        if self
+            .tx
+            .send(Msg::Call {
+                pid: self.pid,
+                call,
+            })
+            .is_err()
+        {
+            return Err(Fault::Exit(GuestExit::Signaled(signal::SIGKILL)));
+        }
+        match self.link.replies.recv() {
+            Ok(Reply::Done(r)) => r.map_err(Fault::Errno),
+            Ok(Reply::Killed(sig)) => Err(Fault::Exit(GuestExit::Signaled(sig))),
+            Ok(Reply::Spawned(_)) => unreachable!("only spawn_call receives Spawned"),
+            Err(_) => Err(Fault::Exit(GuestExit::Signaled(signal::SIGKILL))),
+        }
+    }
+
+    /// The `Spawn` RPC, whose reply carries the child's link.
+    pub(crate) fn spawn_call(&self, call: Syscall) -> AbiResult<GuestLink> {
+        if self
+            .tx
+            .send(Msg::Call {
+                pid: self.pid,
+                call,
+            })
+            .is_err()
+        {
+            return Err(Fault::Exit(GuestExit::Signaled(signal::SIGKILL)));
+        }
+        match self.link.replies.recv() {
+            Ok(Reply::Spawned(link)) => Ok(link),
+            Ok(Reply::Done(Err(e))) => Err(Fault::Errno(e)),
+            Ok(Reply::Done(Ok(_))) => Err(Fault::Errno(Errno::EIO)),
+            Ok(Reply::Killed(sig)) => Err(Fault::Exit(GuestExit::Signaled(sig))),
+            Err(_) => Err(Fault::Exit(GuestExit::Signaled(signal::SIGKILL))),
+        }
+    }
+}
+
+/// Starts `pre` as process `link.pid` on a thread of its own.
+pub(crate) fn start(
+    shared: Arc<Shared>,
+    pre: InstancePre<GuestCtx>,
+    spec: GuestSpec,
+    link: GuestLink,
+    alive: Sender<()>,
+) -> std::io::Result<()> {
+    let name = format!("guest-{}-{}", link.pid, spec.name);
+    let mut limits = StoreLimitsBuilder::new();
+    if let Some(m) = spec.memory_limit {
+        limits = limits.memory_size(m);
+    }
+    let ctx = GuestCtx {
+        pid: link.pid,
+        tx: shared.tx.clone(),
+        shared: shared.clone(),
+        spec,
+        link,
+        memory: None,
+        limits: limits.build(),
+        started: Instant::now(),
+        alive,
+    };
+    std::thread::Builder::new()
+        .name(name)
+        .stack_size(8 << 20)
+        .spawn(move || run(shared, pre, ctx))
+        .map(|_| ())
+}
+
+fn run(shared: Arc<Shared>, pre: InstancePre<GuestCtx>, ctx: GuestCtx) {
+    let pid = ctx.pid;
+    let name = ctx.spec.name.clone();
+    let budget = ctx.spec.budget;
+    let kill = ctx.link.kill.clone();
+    let tx = ctx.tx.clone();
+    let mut store = Store::new(&shared.engine, ctx);
+    store.limiter(|c| &mut c.limits);
+    if shared.fuel {
+        let fuel = match budget {
+            Budget::Fuel(n) => n,
+            Budget::Unlimited => u64::MAX,
+        };
+        store
+            .set_fuel(fuel)
+            .expect("fuel is enabled on this engine");
+    }
+    // Epochs only advance when a signal must reach running wasm; the
+    // callback checks whether it is for us.
+    store.set_epoch_deadline(1);
+    let flag = kill.clone();
+    store.epoch_deadline_callback(move |_| match flag.load(Ordering::SeqCst) {
+        0 => Ok(UpdateDeadline::Continue(1)),
+        sig => Err(GuestExit::Signaled(sig).into()),
+    });
+
+    let result = pre.instantiate(&mut store).and_then(|instance| {
+        store.data_mut().memory = instance.get_memory(&mut store, "memory");
+        let entry = instance.get_typed_func::<(), ()>(&mut store, "_start")?;
+        entry.call(&mut store, ())
+    });
+    let status = match result {
+        Ok(()) => WaitStatus::exited(0),
+        Err(e) => classify(&e, &name, pid, budget),
+    };
+    let _ = tx.send(Msg::Call {
+        pid,
+        call: Syscall::Exit { status },
+    });
+    drop(store);
+}
+
+/// The wait status a guest error stands for, logging what is not a plain
+/// exit.
+fn classify(e: &wasmtime::Error, name: &str, pid: Pid, budget: Budget) -> WaitStatus {
+    if let Some(exit) = e.downcast_ref::<GuestExit>() {
+        return match *exit {
+            GuestExit::Exited(code) => WaitStatus::exited(code),
+            GuestExit::Signaled(sig) => WaitStatus::signaled(sig),
+        };
+    }
+    let sig = match e.downcast_ref::<Trap>() {
+        Some(Trap::OutOfFuel) => {
+            let limit = match budget {
+                Budget::Fuel(n) => n.to_string(),
+                Budget::Unlimited => "unlimited".into(),
+            };
+            tracing::warn!("guest {name} (pid {pid}): fuel budget exhausted ({limit} units); killed with SIGXCPU");
+            return WaitStatus::signaled(signal::SIGXCPU);
+        }
+        Some(Trap::MemoryOutOfBounds | Trap::StackOverflow | Trap::HeapMisaligned) => {
+            signal::SIGSEGV
+        }
+        Some(
+            Trap::IntegerDivisionByZero | Trap::IntegerOverflow | Trap::BadConversionToInteger,
+        ) => signal::SIGFPE,
+        Some(Trap::UnreachableCodeReached) => signal::SIGABRT,
+        _ => signal::SIGILL,
+    };
+    tracing::warn!(
+        "guest {name} (pid {pid}) crashed: {}",
+        e.to_string().lines().next().unwrap_or("")
+    );
+    WaitStatus::signaled(sig)
+}

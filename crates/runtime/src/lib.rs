@@ -1,0 +1,22 @@
+//! wasmtime glue for the sidecar kernel: the guest ABI, guest threads, the
+//! kernel service thread, fuel and epochs, and the compiled-module cache.
+
+pub mod abi;
+pub mod cache;
+pub mod guest;
+pub mod service;
+pub mod vm;
+
+use crossbeam_channel::Sender;
+
+pub use guest::{Budget, GuestSpec};
+pub use vm::{GuestConfig, ModuleSource, MountConfig, Vm, VmConfig, VmError};
+
+/// State every guest thread of a VM shares.
+pub struct Shared {
+    pub engine: wasmtime::Engine,
+    pub cache: cache::ModuleCache,
+    pub tx: Sender<service::Msg>,
+    /// Whether the engine meters fuel (some guest has a finite budget).
+    pub fuel: bool,
+}

@@ -1,0 +1,323 @@
+//! The kernel service thread.
+//!
+//! The kernel is owned by one thread. Guest threads reach it by sync RPC: a
+//! [`Msg::Call`] on the shared request channel, answered on the guest's own
+//! reply channel. A guest thread has at most one call outstanding, so taking
+//! requests in arrival order serves the ready guests round-robin: no guest
+//! can have a second call served while another guest's call waits.
+//!
+//! A call that would block is parked with the wait keys the kernel named and
+//! retried only when one of those queues is notified, or when its own
+//! deadline passes (a sleep or a poll timeout). The thread itself blocks in
+//! `recv`, or `recv_deadline` for the earliest parked deadline: there is no
+//! polling interval anywhere.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use sidecar_kernel::kernel::{Action, InitSpec};
+use sidecar_kernel::wait::WaitKey;
+use sidecar_kernel::{Errno, KResult, Kernel, Outcome, Pid, Ret, Syscall, WaitStatus};
+
+/// Requests to the service thread.
+pub enum Msg {
+    Call {
+        pid: Pid,
+        call: Syscall,
+    },
+    /// Start a process for the VM.
+    Start {
+        spec: InitSpec,
+        reply: Sender<KResult<GuestLink>>,
+    },
+    /// Host stdin data; `None` is EOF.
+    Stdin(Option<Vec<u8>>),
+    /// Kill every live process (VM shutdown) with `sig`.
+    KillAll(i32),
+    /// Stop serving.
+    Shutdown,
+}
+
+/// A guest thread's end of the RPC: its pid, its reply channel and the flag
+/// the service sets when the guest must unwind.
+pub struct GuestLink {
+    pub pid: Pid,
+    pub replies: Receiver<Reply>,
+    pub kill: Arc<AtomicI32>,
+}
+
+/// Answers to a call.
+pub enum Reply {
+    Done(KResult<Ret>),
+    /// The process was killed by this signal; the guest must unwind.
+    Killed(i32),
+    /// `Spawn` succeeded: the child's link.
+    Spawned(GuestLink),
+}
+
+/// Events the VM controller hears about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VmEvent {
+    Exited { pid: Pid, status: WaitStatus },
+}
+
+struct Proc {
+    reply: Sender<Reply>,
+    kill: Arc<AtomicI32>,
+    parked: Option<u64>,
+}
+
+struct Parked {
+    pid: Pid,
+    call: Syscall,
+    keys: Vec<WaitKey>,
+    deadline: Option<Instant>,
+}
+
+pub struct Service {
+    kernel: Kernel,
+    rx: Receiver<Msg>,
+    events: Sender<VmEvent>,
+    stdin_credit: Option<Sender<()>>,
+    engine: wasmtime::Engine,
+    procs: HashMap<Pid, Proc>,
+    parked: HashMap<u64, Parked>,
+    by_key: HashMap<WaitKey, Vec<u64>>,
+    deadlines: BTreeSet<(Instant, u64)>,
+    next_id: u64,
+}
+
+impl Service {
+    pub fn new(
+        kernel: Kernel,
+        rx: Receiver<Msg>,
+        events: Sender<VmEvent>,
+        stdin_credit: Option<Sender<()>>,
+        engine: wasmtime::Engine,
+    ) -> Service {
+        Service {
+            kernel,
+            rx,
+            events,
+            stdin_credit,
+            engine,
+            procs: HashMap::new(),
+            parked: HashMap::new(),
+            by_key: HashMap::new(),
+            deadlines: BTreeSet::new(),
+            next_id: 0,
+        }
+    }
+
+    /// Serves until every sender of the request channel is gone.
+    pub fn run(mut self) {
+        loop {
+            let msg = match self.deadlines.first() {
+                Some(&(when, _)) => match self.rx.recv_deadline(when) {
+                    Ok(m) => Some(m),
+                    Err(RecvTimeoutError::Timeout) => None,
+                    Err(RecvTimeoutError::Disconnected) => return,
+                },
+                None => match self.rx.recv() {
+                    Ok(m) => Some(m),
+                    Err(_) => return,
+                },
+            };
+            match msg {
+                Some(Msg::Shutdown) => return,
+                Some(m) => self.handle(m),
+                None => self.expire(),
+            }
+            self.settle();
+        }
+    }
+
+    fn handle(&mut self, msg: Msg) {
+        match msg {
+            Msg::Call { pid, call } => self.attempt(pid, call),
+            Msg::Start { spec, reply } => {
+                let r = self.kernel.create_process(spec).map(|pid| self.link(pid));
+                let _ = reply.send(r);
+            }
+            Msg::Stdin(data) => self.kernel.host_stdin(data),
+            Msg::KillAll(sig) => {
+                for pid in self.kernel.live_pids() {
+                    self.kernel.send_signal(pid, sig);
+                }
+            }
+            Msg::Shutdown => {}
+        }
+    }
+
+    fn link(&mut self, pid: Pid) -> GuestLink {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let kill = Arc::new(AtomicI32::new(0));
+        self.procs.insert(
+            pid,
+            Proc {
+                reply: tx,
+                kill: kill.clone(),
+                parked: None,
+            },
+        );
+        GuestLink {
+            pid,
+            replies: rx,
+            kill,
+        }
+    }
+
+    /// Runs a call once; completes it or parks it.
+    fn attempt(&mut self, pid: Pid, mut call: Syscall) {
+        let is_exit = matches!(call, Syscall::Exit { .. });
+        let is_spawn = matches!(call, Syscall::Spawn(_));
+        match self.kernel.call(pid, &mut call) {
+            Outcome::Ready(r) => {
+                let reply = match r {
+                    Ok(Ret::Pid(child)) if is_spawn => Reply::Spawned(self.link(child)),
+                    Err(Errno::EINTR) if self.killed(pid).is_some() => {
+                        Reply::Killed(self.killed(pid).unwrap())
+                    }
+                    r => Reply::Done(r),
+                };
+                self.reply(pid, reply);
+                if is_exit {
+                    self.procs.remove(&pid);
+                }
+            }
+            Outcome::Block(keys) => self.park(pid, call, keys),
+        }
+    }
+
+    fn killed(&self, pid: Pid) -> Option<i32> {
+        self.kernel.process(pid).and_then(|p| p.killed)
+    }
+
+    fn reply(&mut self, pid: Pid, reply: Reply) {
+        if let Some(p) = self.procs.get(&pid) {
+            // A guest that already unwound has dropped its receiver.
+            let _ = p.reply.send(reply);
+        }
+    }
+
+    fn park(&mut self, pid: Pid, call: Syscall, keys: Vec<WaitKey>) {
+        let id = self.next_id;
+        self.next_id += 1;
+        let deadline = call.deadline();
+        for k in &keys {
+            self.by_key.entry(*k).or_default().push(id);
+        }
+        if let Some(d) = deadline {
+            self.deadlines.insert((d, id));
+        }
+        if let Some(p) = self.procs.get_mut(&pid) {
+            p.parked = Some(id);
+        }
+        self.parked.insert(
+            id,
+            Parked {
+                pid,
+                call,
+                keys,
+                deadline,
+            },
+        );
+    }
+
+    fn unpark(&mut self, id: u64) -> Option<Parked> {
+        let p = self.parked.remove(&id)?;
+        for k in &p.keys {
+            if let Some(ids) = self.by_key.get_mut(k) {
+                ids.retain(|i| *i != id);
+                if ids.is_empty() {
+                    self.by_key.remove(k);
+                }
+            }
+        }
+        if let Some(d) = p.deadline {
+            self.deadlines.remove(&(d, id));
+        }
+        if let Some(proc_) = self.procs.get_mut(&p.pid) {
+            proc_.parked = None;
+        }
+        Some(p)
+    }
+
+    /// Retries every parked call whose deadline has passed.
+    fn expire(&mut self) {
+        let now = Instant::now();
+        let due: Vec<u64> = self
+            .deadlines
+            .iter()
+            .take_while(|(d, _)| *d <= now)
+            .map(|(_, id)| *id)
+            .collect();
+        for id in due {
+            if let Some(p) = self.unpark(id) {
+                self.attempt(p.pid, p.call);
+            }
+        }
+    }
+
+    /// Applies kernel actions and retries woken calls until nothing changes.
+    fn settle(&mut self) {
+        loop {
+            let actions = self.kernel.take_actions();
+            let keys = self.kernel.notifier().drain();
+            if actions.is_empty() && keys.is_empty() {
+                return;
+            }
+            for a in actions {
+                self.act(a);
+            }
+            if keys.is_empty() {
+                continue;
+            }
+            self.kernel.on_wakeup(&keys);
+            let mut woken: Vec<u64> = keys
+                .iter()
+                .filter_map(|k| self.by_key.get(k))
+                .flatten()
+                .copied()
+                .collect();
+            // Oldest first, so wakeups stay fair.
+            woken.sort_unstable();
+            woken.dedup();
+            for id in woken {
+                if let Some(p) = self.unpark(id) {
+                    self.attempt(p.pid, p.call);
+                }
+            }
+        }
+    }
+
+    fn act(&mut self, action: Action) {
+        match action {
+            Action::Terminate { pid, sig } => {
+                let Some(p) = self.procs.get(&pid) else {
+                    return;
+                };
+                p.kill.store(sig, Ordering::SeqCst);
+                match p.parked {
+                    Some(id) => {
+                        self.unpark(id);
+                        self.reply(pid, Reply::Killed(sig));
+                    }
+                    // Running wasm notices at its next epoch check.
+                    None => self.engine.increment_epoch(),
+                }
+            }
+            Action::Exited { pid, status } => {
+                let _ = self.events.send(VmEvent::Exited { pid, status });
+            }
+            Action::StdinCredit => {
+                if let Some(c) = &self.stdin_credit {
+                    let _ = c.try_send(());
+                }
+            }
+        }
+    }
+}

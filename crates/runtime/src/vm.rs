@@ -1,0 +1,265 @@
+//! Building and running a VM: the namespace, the engine, the service thread
+//! and the first guests.
+//!
+//! The VM ends when every guest marked `main` has exited (every configured
+//! guest is `main` unless one is marked). Whatever still runs then is
+//! killed. The VM's exit code is the shell-style status (`code`, or 128 +
+//! signal) of the first main guest, in configuration order, whose status is
+//! not zero; 0 if all succeeded.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crossbeam_channel::{bounded, unbounded};
+use sidecar_kernel::kernel::{InitSpec, Stdio};
+use sidecar_kernel::signal::SIGKILL;
+use sidecar_kernel::vfs::{Program, Vfs};
+use sidecar_kernel::{Errno, Kernel, Pid, WaitStatus};
+use wasmtime::{Config, Engine, Linker};
+
+use crate::cache::{LoadError, ModuleCache};
+use crate::guest::{Budget, GuestSpec};
+use crate::service::{Msg, Service, VmEvent};
+use crate::Shared;
+
+/// A host folder in the VM's namespace.
+#[derive(Debug, Clone)]
+pub struct MountConfig {
+    /// Absolute VFS path.
+    pub guest: String,
+    pub host: PathBuf,
+    pub readonly: bool,
+}
+
+/// Where a guest's module comes from.
+#[derive(Debug, Clone)]
+pub enum ModuleSource {
+    /// A path in the VM's filesystem.
+    Vfs(String),
+    /// A host file (`sidecar exec`).
+    Host(PathBuf),
+}
+
+#[derive(Debug, Clone)]
+pub struct GuestConfig {
+    pub spec: GuestSpec,
+    pub wasm: ModuleSource,
+    /// VFS path of the working directory.
+    pub cwd: String,
+    pub stdio: [Stdio; 3],
+    pub main: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct VmConfig {
+    /// `mounts[0]` is normally `/`.
+    pub mounts: Vec<MountConfig>,
+    pub guests: Vec<GuestConfig>,
+    /// Where compiled modules are cached; `None` disables the disk cache.
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// Why a VM could not start. Every variant is one line naming the culprit.
+#[derive(Debug, thiserror::Error)]
+pub enum VmError {
+    #[error("mount {guest}: host folder {host}: {errno}")]
+    Mount {
+        guest: String,
+        host: PathBuf,
+        errno: Errno,
+    },
+    #[error("guest {guest}: wasm {path}: {errno}")]
+    Wasm {
+        guest: String,
+        path: String,
+        errno: Errno,
+    },
+    #[error("guest {guest}: {source}")]
+    Load { guest: String, source: LoadError },
+    #[error("guest {guest}: {what}")]
+    Start { guest: String, what: String },
+    #[error("engine: {0}")]
+    Engine(String),
+}
+
+pub struct Vm {
+    config: VmConfig,
+}
+
+impl Vm {
+    pub fn new(config: VmConfig) -> Vm {
+        Vm { config }
+    }
+
+    /// Runs the VM to its end; returns its exit code.
+    pub fn run(self) -> Result<i32, VmError> {
+        let started = Instant::now();
+        let cfg = self.config;
+        let mut vfs = Vfs::new();
+        for m in &cfg.mounts {
+            vfs.mount_host(&m.guest, m.host.clone(), m.readonly)
+                .map_err(|errno| VmError::Mount {
+                    guest: m.guest.clone(),
+                    host: m.host.clone(),
+                    errno,
+                })?;
+        }
+        let internal = |e: Errno| VmError::Engine(format!("mounting kernel filesystems: {e}"));
+        vfs.mount_mem("/tmp").map_err(internal)?;
+        vfs.mount_dev("/dev").map_err(internal)?;
+        let kernel = Kernel::new(vfs);
+
+        let fuel = cfg
+            .guests
+            .iter()
+            .any(|g| matches!(g.spec.budget, Budget::Fuel(_)));
+        let engine = make_engine(fuel)?;
+        let mut linker = Linker::new(&engine);
+        crate::abi::add_to_linker(&mut linker).map_err(|e| VmError::Engine(e.to_string()))?;
+        let cache = ModuleCache::new(&engine, linker, cfg.cache_dir.clone());
+
+        let mut pres = Vec::new();
+        for g in &cfg.guests {
+            let program = match &g.wasm {
+                ModuleSource::Host(p) => Program::Host(p.clone()),
+                ModuleSource::Vfs(p) => {
+                    kernel.vfs.program("/", p).map_err(|errno| VmError::Wasm {
+                        guest: g.spec.name.clone(),
+                        path: p.clone(),
+                        errno,
+                    })?
+                }
+            };
+            let pre = cache
+                .load_program(&program)
+                .map_err(|source| VmError::Load {
+                    guest: g.spec.name.clone(),
+                    source,
+                })?;
+            pres.push(pre);
+        }
+        tracing::debug!(elapsed = ?started.elapsed(), "modules ready");
+
+        let (tx, rx) = unbounded();
+        let (events_tx, events) = unbounded();
+        let wants_stdin = cfg
+            .guests
+            .iter()
+            .any(|g| matches!(g.stdio[0], Stdio::Inherit));
+        let (credit_tx, credit_rx) = bounded(1);
+        let service = Service::new(
+            kernel,
+            rx,
+            events_tx,
+            wants_stdin.then_some(credit_tx),
+            engine.clone(),
+        );
+        let service = std::thread::Builder::new()
+            .name("kernel".into())
+            .spawn(move || service.run())
+            .map_err(|e| VmError::Engine(format!("cannot start the kernel thread: {e}")))?;
+        let shared = Arc::new(Shared {
+            engine,
+            cache,
+            tx: tx.clone(),
+            fuel,
+        });
+
+        let (alive_tx, alive_rx) = unbounded::<()>();
+        let mut mains: HashMap<Pid, usize> = HashMap::new();
+        let mut statuses: Vec<Option<WaitStatus>> = vec![None; cfg.guests.len()];
+        let any_main = cfg.guests.iter().any(|g| g.main);
+        for (i, (g, pre)) in cfg.guests.iter().zip(pres).enumerate() {
+            let (reply, answer) = bounded(1);
+            let spec = InitSpec {
+                name: g.spec.name.clone(),
+                cwd: g.cwd.clone(),
+                stdio: g.stdio.clone(),
+            };
+            let _ = tx.send(Msg::Start { spec, reply });
+            let start_err = |what: String| VmError::Start {
+                guest: g.spec.name.clone(),
+                what,
+            };
+            let link = answer
+                .recv()
+                .map_err(|_| start_err("kernel thread is gone".into()))?
+                .map_err(|e| start_err(format!("cannot set up the process: {e}")))?;
+            let pid = link.pid;
+            crate::guest::start(shared.clone(), pre, g.spec.clone(), link, alive_tx.clone())
+                .map_err(|e| start_err(format!("cannot start its thread: {e}")))?;
+            if g.main || !any_main {
+                mains.insert(pid, i);
+            }
+        }
+        drop(alive_tx);
+        if wants_stdin {
+            pump_stdin(tx.clone(), credit_rx);
+        }
+        tracing::debug!(elapsed = ?started.elapsed(), "guests started");
+
+        let mut waiting = mains.len();
+        while waiting > 0 {
+            match events.recv() {
+                Ok(VmEvent::Exited { pid, status }) => {
+                    if let Some(&i) = mains.get(&pid) {
+                        statuses[i] = Some(status);
+                        waiting -= 1;
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+        let _ = tx.send(Msg::KillAll(SIGKILL));
+        // Every guest thread holds a sender; this returns once all are gone.
+        let _ = alive_rx.recv();
+        let _ = tx.send(Msg::Shutdown);
+        drop(shared);
+        let _ = service.join();
+
+        let code = statuses
+            .iter()
+            .flatten()
+            .map(|s| s.shell_code())
+            .find(|c| *c != 0)
+            .unwrap_or(0);
+        Ok(code)
+    }
+}
+
+fn make_engine(fuel: bool) -> Result<Engine, VmError> {
+    let mut config = Config::new();
+    config.consume_fuel(fuel);
+    config.epoch_interruption(true);
+    Engine::new(&config).map_err(|e| VmError::Engine(e.to_string()))
+}
+
+/// Feeds host stdin to the kernel, one chunk per credit so that a slow guest
+/// reader holds the host back instead of growing a buffer.
+fn pump_stdin(tx: crossbeam_channel::Sender<Msg>, credit: crossbeam_channel::Receiver<()>) {
+    use std::io::Read;
+    let spawned = std::thread::Builder::new()
+        .name("stdin".into())
+        .spawn(move || {
+            let mut buf = vec![0u8; 64 * 1024];
+            let mut stdin = std::io::stdin();
+            while credit.recv().is_ok() {
+                match stdin.read(&mut buf) {
+                    Ok(0) | Err(_) => {
+                        let _ = tx.send(Msg::Stdin(None));
+                        return;
+                    }
+                    Ok(n) => {
+                        if tx.send(Msg::Stdin(Some(buf[..n].to_vec()))).is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::error!("cannot start the stdin thread: {e}");
+    }
+}
