@@ -1,0 +1,116 @@
+//! `sidecar`: run a VM of wasm guests on the sidecar kernel.
+
+mod config;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use sidecar_kernel::Stdio;
+use sidecar_runtime::{Budget, GuestConfig, GuestSpec, ModuleSource, MountConfig, Vm, VmConfig};
+
+#[derive(Parser)]
+#[command(
+    name = "sidecar",
+    version,
+    about = "Run Linux software as wasm guests on a virtual kernel"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Boot the VM described by a vm.toml.
+    Run {
+        /// The VM description.
+        config: PathBuf,
+    },
+    /// Run one guest: the current directory is the VM's /, /tmp is fresh,
+    /// stdio is inherited and the exit code is passed through.
+    Exec {
+        /// Fuel budget (default: unlimited).
+        #[arg(long)]
+        fuel: Option<u64>,
+        /// Linear memory limit in bytes.
+        #[arg(long)]
+        memory: Option<usize>,
+        /// Environment variable for the guest, NAME=VALUE.
+        #[arg(long = "env", value_name = "NAME=VALUE")]
+        env: Vec<String>,
+        /// The module (a host path).
+        wasm: PathBuf,
+        /// Arguments after the program name.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SIDECAR_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .without_time()
+        .with_target(false)
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli.command) {
+        Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
+        Err(e) => {
+            eprintln!("sidecar: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(cmd: Command) -> anyhow::Result<i32> {
+    let vm = match cmd {
+        Command::Run { config: path } => {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            let file = config::parse(&path, &text)?;
+            config::to_vm(&path, file)?
+        }
+        Command::Exec {
+            fuel,
+            memory,
+            env,
+            wasm,
+            args,
+        } => {
+            let cwd = std::env::current_dir().context("current directory")?;
+            let mut argv = vec![wasm.display().to_string()];
+            argv.extend(args);
+            VmConfig {
+                mounts: vec![MountConfig {
+                    guest: "/".into(),
+                    host: cwd,
+                    readonly: false,
+                }],
+                guests: vec![GuestConfig {
+                    spec: GuestSpec {
+                        name: wasm
+                            .file_stem()
+                            .map(|s| s.to_string_lossy().into_owned())
+                            .unwrap_or_else(|| "guest".into()),
+                        args: argv,
+                        env,
+                        budget: fuel.map(Budget::Fuel).unwrap_or(Budget::Unlimited),
+                        memory_limit: memory,
+                    },
+                    wasm: ModuleSource::Host(wasm),
+                    cwd: "/".into(),
+                    stdio: [Stdio::Inherit, Stdio::Inherit, Stdio::Inherit],
+                    main: true,
+                }],
+                cache_dir: sidecar_runtime::cache::ModuleCache::default_dir(),
+            }
+        }
+    };
+    Ok(Vm::new(vm).run()?)
+}
