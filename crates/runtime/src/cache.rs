@@ -21,10 +21,10 @@ use crate::guest::GuestCtx;
 /// Why a module could not be loaded. Each names what is wrong in one line.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
-    #[error("cannot read module {path}: {source}")]
+    #[error("cannot read module {path}: {error}")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("invalid wasm module {name}: {reason}")]
     Invalid { name: String, reason: String },
@@ -80,9 +80,9 @@ impl ModuleCache {
     }
 
     pub fn load_file(&self, path: &Path) -> Result<InstancePre<GuestCtx>, LoadError> {
-        let read_err = |source| LoadError::Read {
+        let read_err = |error| LoadError::Read {
             path: path.to_owned(),
-            source,
+            error,
         };
         let meta = std::fs::metadata(path).map_err(read_err)?;
         let stamp = (
@@ -127,11 +127,14 @@ impl ModuleCache {
         let module = match artifact.as_deref().and_then(|p| self.deserialize(p)) {
             Some(m) => m,
             None => {
-                let m =
-                    Module::from_binary(&self.engine, bytes).map_err(|e| LoadError::Invalid {
-                        name: name.to_owned(),
-                        reason: first_line(&e),
-                    })?;
+                let m = Module::new(&self.engine, bytes).map_err(|e| LoadError::Invalid {
+                    name: name.to_owned(),
+                    reason: if bytes.starts_with(b"\0asm") {
+                        first_line(&e)
+                    } else {
+                        "not a wasm binary (no \\0asm header) nor WebAssembly text".into()
+                    },
+                })?;
                 if let Some(p) = &artifact {
                     self.store(p, &m);
                 }
@@ -216,7 +219,8 @@ impl ModuleCache {
     }
 }
 
+/// The most specific cause, on one line.
 fn first_line(e: &wasmtime::Error) -> String {
-    let s = format!("{e:#}");
-    s.lines().next().unwrap_or("").to_owned()
+    let s = e.root_cause().to_string();
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }

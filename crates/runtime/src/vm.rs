@@ -76,8 +76,8 @@ pub enum VmError {
         path: String,
         errno: Errno,
     },
-    #[error("guest {guest}: {source}")]
-    Load { guest: String, source: LoadError },
+    #[error("guest {guest}: {error}")]
+    Load { guest: String, error: LoadError },
     #[error("guest {guest}: {what}")]
     Start { guest: String, what: String },
     #[error("engine: {0}")]
@@ -134,9 +134,9 @@ impl Vm {
             };
             let pre = cache
                 .load_program(&program)
-                .map_err(|source| VmError::Load {
+                .map_err(|error| VmError::Load {
                     guest: g.spec.name.clone(),
-                    source,
+                    error,
                 })?;
             pres.push(pre);
         }
