@@ -1,0 +1,45 @@
+/* sidecar SDK: <unistd.h> = wasi-libc's plus the process and fd calls that
+ * the sidecar `host_proc` ABI provides (implemented in libsidecar.a). */
+#ifndef __SIDECAR_UNISTD_H
+#define __SIDECAR_UNISTD_H
+
+/* getpid() is real here (host_proc.getpid); silence wasi-libc's deprecation
+ * without linking its placeholder library. */
+#ifndef _WASI_EMULATED_GETPID
+#define _WASI_EMULATED_GETPID
+#endif
+
+#include_next <unistd.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+int pipe(int[2]);
+int dup(int);
+int dup2(int, int);
+pid_t getppid(void);
+pid_t getpgrp(void);
+pid_t getpgid(pid_t);
+int setpgid(pid_t, pid_t);
+pid_t setsid(void);
+pid_t getsid(pid_t);
+#if defined(_XOPEN_SOURCE) || defined(_GNU_SOURCE) || defined(_BSD_SOURCE)
+pid_t setpgrp(void);
+#endif
+#ifdef _GNU_SOURCE
+int pipe2(int[2], int);
+int dup3(int, int, int);
+#endif
+
+#ifndef __SIDECAR_SHIM_BUILD
+/* openat() is routed through the shim so that O_CLOEXEC is honoured (see
+ * <fcntl.h>); an asm label keeps the C name intact. */
+int openat(int, const char *, int, ...) __asm__("__sidecar_openat");
+#endif
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,90 @@
+/* Process identity, process groups, sessions, kill and waitpid over
+ * host_proc. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "host_proc.h"
+
+pid_t getpid(void) { return __host_proc_getpid(); }
+
+pid_t getppid(void) { return __host_proc_getppid(); }
+
+pid_t getpgid(pid_t pid) {
+    int32_t out;
+    int32_t r = __host_proc_getpgid(pid, HP(&out));
+    if (r) {
+        errno = r;
+        return -1;
+    }
+    return out;
+}
+
+pid_t getpgrp(void) { return getpgid(0); }
+
+int setpgid(pid_t pid, pid_t pgid) {
+    int32_t r = __host_proc_setpgid(pid, pgid);
+    if (r) {
+        errno = r;
+        return -1;
+    }
+    return 0;
+}
+
+pid_t setpgrp(void) { return setpgid(0, 0); }
+
+pid_t getsid(pid_t pid) {
+    int32_t out;
+    int32_t r = __host_proc_getsid(pid, HP(&out));
+    if (r) {
+        errno = r;
+        return -1;
+    }
+    return out;
+}
+
+pid_t setsid(void) {
+    int32_t out;
+    int32_t r = __host_proc_setsid(HP(&out));
+    if (r) {
+        errno = r;
+        return -1;
+    }
+    return out;
+}
+
+int kill(pid_t pid, int sig) {
+    int32_t r = __host_proc_kill(pid, sig);
+    if (r) {
+        errno = r;
+        return -1;
+    }
+    return 0;
+}
+
+int killpg(pid_t pgrp, int sig) {
+    if (pgrp < 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    return kill(-pgrp, sig);
+}
+
+pid_t waitpid(pid_t pid, int *status, int options) {
+    int32_t st = 0, got = 0;
+    if (options & ~(WNOHANG | WUNTRACED | WCONTINUED)) {
+        errno = EINVAL;
+        return -1;
+    }
+    int32_t r = __host_proc_wait(pid, (uint32_t)options, HP(&st), HP(&got));
+    if (r) {
+        errno = r;
+        return -1;
+    }
+    if (got > 0 && status) *status = st;
+    return got;
+}
+
+pid_t wait(int *status) { return waitpid(-1, status, 0); }
