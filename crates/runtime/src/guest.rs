@@ -195,13 +195,16 @@ fn classify(e: &wasmtime::Error, name: &str, pid: Pid, budget: Budget) -> WaitSt
             GuestExit::Signaled(sig) => WaitStatus::signaled(sig),
         };
     }
-    let sig = match e.downcast_ref::<Trap>() {
+    let trap = e.downcast_ref::<Trap>();
+    let sig = match trap {
         Some(Trap::OutOfFuel) => {
             let limit = match budget {
                 Budget::Fuel(n) => n.to_string(),
                 Budget::Unlimited => "unlimited".into(),
             };
-            tracing::warn!("guest {name} (pid {pid}): fuel budget exhausted ({limit} units); killed with SIGXCPU");
+            tracing::warn!(
+                "guest {name} (pid {pid}): fuel budget exhausted ({limit} units); killed with SIGXCPU"
+            );
             return WaitStatus::signaled(signal::SIGXCPU);
         }
         Some(Trap::MemoryOutOfBounds | Trap::StackOverflow | Trap::HeapMisaligned) => {
@@ -213,9 +216,11 @@ fn classify(e: &wasmtime::Error, name: &str, pid: Pid, budget: Budget) -> WaitSt
         Some(Trap::UnreachableCodeReached) => signal::SIGABRT,
         _ => signal::SIGILL,
     };
-    tracing::warn!(
-        "guest {name} (pid {pid}) crashed: {}",
-        e.to_string().lines().next().unwrap_or("")
-    );
+    let what = match trap {
+        Some(t) => t.to_string(),
+        None => e.root_cause().to_string(),
+    };
+    let what = what.lines().next().unwrap_or("");
+    tracing::warn!("guest {name} (pid {pid}) crashed: {what}; killed with signal {sig}");
     WaitStatus::signaled(sig)
 }

@@ -380,6 +380,7 @@ pub fn add(l: &mut Linker<GuestCtx>) -> wasmtime::Result<()> {
         |mut c: C<'_>, fd: i32, iovs: u32, n: u32, offset: u64, out: u32| {
             finish((|| {
                 let (mut m, ctx) = split(&mut c)?;
+                m.slice(out, 4)?;
                 let iovs = m.iovecs(iovs, n)?;
                 let len = iov_total(&iovs).min(MAX_IO);
                 let data =
@@ -420,6 +421,7 @@ pub fn add(l: &mut Linker<GuestCtx>) -> wasmtime::Result<()> {
         |mut c: C<'_>, fd: i32, iovs: u32, n: u32, offset: u64, out: u32| {
             finish((|| {
                 let (mut m, ctx) = split(&mut c)?;
+                m.slice(out, 4)?;
                 let iovs = m.iovecs(iovs, n)?;
                 let data = m.gather(&iovs)?;
                 let n =
@@ -435,6 +437,7 @@ pub fn add(l: &mut Linker<GuestCtx>) -> wasmtime::Result<()> {
         |mut c: C<'_>, fd: i32, iovs: u32, n: u32, out: u32| {
             finish((|| {
                 let (mut m, ctx) = split(&mut c)?;
+                m.slice(out, 4)?;
                 let iovs = m.iovecs(iovs, n)?;
                 let len = iov_total(&iovs).min(MAX_IO);
                 let data = expect_ret!(ctx.call(Syscall::Read { fd, len })?, Ret::Bytes(b) => b);
@@ -450,6 +453,8 @@ pub fn add(l: &mut Linker<GuestCtx>) -> wasmtime::Result<()> {
         |mut c: C<'_>, fd: i32, buf: u32, len: u32, cookie: u64, out: u32| {
             finish((|| {
                 let (mut m, ctx) = split(&mut c)?;
+                m.slice(out, 4)?;
+                m.slice(buf, len)?;
                 let entries =
                     expect_ret!(ctx.call(Syscall::Readdir { fd, cookie })?, Ret::Entries(e) => e);
                 let packed = pack_dirents(&entries, cookie, len as usize);
@@ -499,6 +504,7 @@ pub fn add(l: &mut Linker<GuestCtx>) -> wasmtime::Result<()> {
         |mut c: C<'_>, fd: i32, iovs: u32, n: u32, out: u32| {
             finish((|| {
                 let (mut m, ctx) = split(&mut c)?;
+                m.slice(out, 4)?;
                 let iovs = m.iovecs(iovs, n)?;
                 let data = m.gather(&iovs)?;
                 let n =
@@ -599,6 +605,7 @@ pub fn add(l: &mut Linker<GuestCtx>) -> wasmtime::Result<()> {
          out: u32| {
             finish((|| {
                 let (mut m, ctx) = split(&mut c)?;
+                m.slice(out, 4)?;
                 let path = m.string(p, pl)?;
                 let flags = OpenFlags {
                     read: base & (rights::FD_READ | rights::FD_READDIR) != 0,
