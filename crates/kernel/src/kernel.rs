@@ -412,11 +412,15 @@ impl Kernel {
                 ready(r, |_| Ret::Unit)
             }
             S::Poll { subs } => self.poll(pid, subs),
-            S::ResolveProgram { path, cwd } => {
-                let base = cwd
-                    .clone()
-                    .unwrap_or_else(|| self.procs.get(pid).unwrap().cwd.clone());
-                ready(self.vfs.program(&base, path), Ret::Program)
+            S::ResolveProgram { path, cwd, chdirs } => {
+                let own = self.procs.get(pid).unwrap().cwd.clone();
+                let r = chdirs
+                    .iter()
+                    .try_fold(cwd.clone().unwrap_or(own), |at, dir| {
+                        self.vfs.resolve_dir(&at, dir)
+                    })
+                    .and_then(|base| self.vfs.program(&base, path));
+                ready(r, Ret::Program)
             }
             S::Spawn(req) => ready(self.spawn(pid, req), Ret::Pid),
             S::Wait {

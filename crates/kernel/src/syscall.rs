@@ -229,9 +229,12 @@ pub enum Syscall {
     Poll {
         subs: Vec<PollSub>,
     },
+    /// Finds the module `Spawn` will run: `path` is relative to `cwd` (the
+    /// caller's if `None`) after the spawn's `Chdir` actions, as POSIX has it.
     ResolveProgram {
         path: String,
         cwd: Option<String>,
+        chdirs: Vec<String>,
     },
     Spawn(SpawnRequest),
     Wait {

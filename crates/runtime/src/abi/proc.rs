@@ -207,9 +207,17 @@ fn spawn(c: &mut C<'_>, a: [u32; 10]) -> AbiResult<()> {
     }
     m.slice(out, 4)?;
 
+    let chdirs = actions
+        .iter()
+        .filter_map(|a| match a {
+            SpawnAction::Chdir(d) => Some(d.clone()),
+            _ => None,
+        })
+        .collect();
     let call = Syscall::ResolveProgram {
         path: path.clone(),
         cwd: attr.cwd.clone(),
+        chdirs,
     };
     let program = expect_ret!(ctx.call(call)?, Ret::Program(p) => p);
     let pre = ctx.shared.cache.load_program(&program).map_err(|e| {
