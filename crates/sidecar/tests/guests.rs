@@ -220,6 +220,15 @@ fn spawn_actions() {
     differential_ok("spawn_actions", &[SELF]);
 }
 
+/// A crashing child's output reaches its parent, then EOF, then a death by
+/// the signal Linux would give (abort -> SIGABRT, wild store -> SIGSEGV).
+#[test]
+fn crashing_child_is_reaped_and_peers_see_eof() {
+    let out = differential("crash", &[SELF]);
+    assert!(out.contains("abort: signaled 1, signal SIGABRT"), "{out}");
+    assert!(out.contains("segv: signaled 1, signal SIGSEGV"), "{out}");
+}
+
 #[test]
 fn clocks() {
     let out = differential("clocks", &[]);
