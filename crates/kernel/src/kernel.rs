@@ -55,10 +55,11 @@ pub const WNOHANG: u32 = 1;
 #[derive(Debug)]
 pub struct Kernel {
     pub vfs: Vfs,
-    procs: ProcessTable,
-    notifier: Notifier,
+    pub(crate) procs: ProcessTable,
+    pub(crate) notifier: Notifier,
     actions: Vec<Action>,
     stdin: HostStdin,
+    pub(crate) unix: crate::unix::Namespace,
 }
 
 /// Host stdin, fed to guests through a pipe whose write end the kernel holds.
@@ -78,6 +79,7 @@ impl Kernel {
             notifier: Notifier::new(),
             actions: Vec::new(),
             stdin: HostStdin::default(),
+            unix: crate::unix::Namespace::default(),
         }
     }
 
@@ -465,20 +467,23 @@ impl Kernel {
                 self.exit(pid, *status);
                 Outcome::Ready(Ok(Ret::Unit))
             }
+            S::PollFds { fds, deadline } => self.poll_fds(pid, fds, *deadline),
+            S::Ioctl { fd, request, arg } => ready(self.ioctl(pid, *fd, *request, *arg), Ret::Int),
+            _ => self.net_call(pid, call),
         }
     }
 
     // ---- helpers ---------------------------------------------------------
 
-    fn fds(&self, pid: Pid) -> &FdTable {
+    pub(crate) fn fds(&self, pid: Pid) -> &FdTable {
         &self.procs.get(pid).expect("caller checked pid").fds
     }
 
-    fn fds_mut(&mut self, pid: Pid) -> &mut FdTable {
+    pub(crate) fn fds_mut(&mut self, pid: Pid) -> &mut FdTable {
         &mut self.procs.get_mut(pid).expect("caller checked pid").fds
     }
 
-    fn file(&self, pid: Pid, fd: i32) -> KResult<Arc<OpenFile>> {
+    pub(crate) fn file(&self, pid: Pid, fd: i32) -> KResult<Arc<OpenFile>> {
         self.fds(pid).file(fd)
     }
 
@@ -540,7 +545,7 @@ impl Kernel {
     }
 
     /// A write that failed with EPIPE also raises SIGPIPE, as on Linux.
-    fn ready_write(&mut self, pid: Pid, r: KResult<usize>) -> Outcome {
+    pub(crate) fn ready_write(&mut self, pid: Pid, r: KResult<usize>) -> Outcome {
         if r == Err(Errno::EPIPE) {
             self.send_signal(pid, signal::SIGPIPE);
         }
@@ -638,6 +643,65 @@ impl Kernel {
             Outcome::Block(keys)
         } else {
             Outcome::Ready(Ok(Ret::Events(events)))
+        }
+    }
+
+    /// Linux `poll(2)` semantics over any descriptions.
+    fn poll_fds(&mut self, pid: Pid, fds: &[(i32, u16)], deadline: Option<Instant>) -> Outcome {
+        use crate::file::poll::*;
+        const POLLRDNORM: u16 = 0x40;
+        const POLLWRNORM: u16 = 0x100;
+        let mut revents = Vec::with_capacity(fds.len());
+        let mut keys = Vec::new();
+        let mut any = false;
+        for &(fd, events) in fds {
+            if fd < 0 {
+                revents.push(0);
+                continue;
+            }
+            let r = match self.file(pid, fd) {
+                Err(_) => POLLNVAL,
+                Ok(f) => {
+                    let mut m = f.desc.poll();
+                    if m & POLLIN != 0 {
+                        m |= POLLRDNORM;
+                    }
+                    if m & POLLOUT != 0 {
+                        m |= POLLWRNORM;
+                    }
+                    keys.extend(f.desc.wait_keys());
+                    m & (events | POLLERR | POLLHUP)
+                }
+            };
+            any |= r != 0;
+            revents.push(r);
+        }
+        if any || deadline.is_some_and(|d| Instant::now() >= d) {
+            Outcome::Ready(Ok(Ret::Revents(revents)))
+        } else {
+            Outcome::Block(keys)
+        }
+    }
+
+    fn ioctl(&mut self, pid: Pid, fd: i32, request: u32, arg: i32) -> KResult<i32> {
+        const FIONREAD: u32 = 0x541B;
+        const FIONBIO: u32 = 0x5421;
+        let f = self.file(pid, fd)?;
+        match request {
+            FIONREAD => f
+                .desc
+                .bytes_readable()
+                .map(|n| n.min(i32::MAX as usize) as i32),
+            FIONBIO => {
+                let st = f.flags();
+                f.set_status(if arg != 0 {
+                    st | status::NONBLOCK
+                } else {
+                    st & !status::NONBLOCK
+                });
+                Ok(0)
+            }
+            _ => Err(Errno::ENOTTY),
         }
     }
 

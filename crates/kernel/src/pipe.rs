@@ -170,15 +170,16 @@ impl FileDescription for PipeWriter {
     }
 
     fn poll(&self) -> u16 {
+        // Linux's pipe_poll: room and a missing reader are reported apart.
         let s = self.0.state.lock().unwrap();
-        if !s.reader_open {
-            return poll::POLLERR;
-        }
+        let mut m = 0;
         if s.capacity - s.buf.len() >= PIPE_BUF.min(s.capacity) {
-            poll::POLLOUT
-        } else {
-            0
+            m |= poll::POLLOUT;
         }
+        if !s.reader_open {
+            m |= poll::POLLERR;
+        }
+        m
     }
 
     fn wait_keys(&self) -> Vec<WaitKey> {
@@ -231,7 +232,7 @@ mod tests {
         let (r, w) = pipe_ends(&n, PIPE_CAPACITY);
         drop(r);
         assert_eq!(w.write(b"x", false).unwrap_err(), Errno::EPIPE);
-        assert_eq!(w.poll(), poll::POLLERR);
+        assert_eq!(w.poll(), poll::POLLERR | poll::POLLOUT);
     }
 
     #[test]

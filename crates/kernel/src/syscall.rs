@@ -277,6 +277,78 @@ pub enum Syscall {
     Exit {
         status: WaitStatus,
     },
+    Socket {
+        domain: i32,
+        ty: i32,
+        protocol: i32,
+    },
+    SocketPair {
+        domain: i32,
+        ty: i32,
+        protocol: i32,
+    },
+    Bind {
+        fd: i32,
+        addr: Vec<u8>,
+    },
+    Listen {
+        fd: i32,
+        backlog: i32,
+    },
+    Accept {
+        fd: i32,
+        flags: u32,
+    },
+    Connect {
+        fd: i32,
+        addr: Vec<u8>,
+    },
+    /// `done`: bytes already queued by a blocked stream send.
+    SendMsg {
+        fd: i32,
+        data: Vec<u8>,
+        fds: Vec<i32>,
+        flags: u32,
+        addr: Option<Vec<u8>>,
+        done: usize,
+    },
+    /// `acc`: what a blocked `MSG_WAITALL` receive has gathered so far.
+    RecvMsg {
+        fd: i32,
+        len: usize,
+        flags: u32,
+        fds_cap: usize,
+        acc: Option<crate::unix::socket::Received>,
+    },
+    Shutdown {
+        fd: i32,
+        how: i32,
+    },
+    SockName {
+        fd: i32,
+        peer: bool,
+    },
+    GetSockOpt {
+        fd: i32,
+        level: i32,
+        name: i32,
+    },
+    SetSockOpt {
+        fd: i32,
+        level: i32,
+        name: i32,
+        value: Vec<u8>,
+    },
+    /// Linux `poll(2)`: `(fd, events)` pairs; `deadline` `None` waits forever.
+    PollFds {
+        fds: Vec<(i32, u16)>,
+        deadline: Option<Instant>,
+    },
+    Ioctl {
+        fd: i32,
+        request: u32,
+        arg: i32,
+    },
 }
 
 impl Syscall {
@@ -290,6 +362,7 @@ impl Syscall {
                     _ => None,
                 })
                 .min(),
+            Syscall::PollFds { deadline, .. } => *deadline,
             _ => None,
         }
     }
@@ -305,15 +378,44 @@ pub enum Ret {
     Stat(Stat),
     Fd(i32),
     Fds(i32, i32),
-    FdStat { file_type: FileType, status: u32 },
+    FdStat {
+        file_type: FileType,
+        status: u32,
+    },
     Prestat(String),
     Entries(Vec<DirEntry>),
     Events(Vec<PollEvent>),
     Program(Program),
     Pid(Pid),
-    Waited { pid: Pid, status: WaitStatus },
+    Waited {
+        pid: Pid,
+        status: WaitStatus,
+    },
     Int(i32),
     Text(String),
+    Accepted {
+        fd: i32,
+        addr: Vec<u8>,
+    },
+    /// `len` is what recvmsg returns (a datagram's full length under
+    /// MSG_TRUNC), `data` what it copies.
+    Received {
+        len: usize,
+        data: Vec<u8>,
+        fds: Vec<i32>,
+        addr: Vec<u8>,
+        flags: u32,
+    },
+    SockOpt(SockOpt),
+    Revents(Vec<u16>),
+}
+
+/// A socket option's value; errors stay typed so the runtime converts them.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SockOpt {
+    Int(i32),
+    Error(Option<Errno>),
+    Cred { pid: Pid, uid: u32, gid: u32 },
 }
 
 /// The result of one attempt at a call.
