@@ -172,6 +172,7 @@ impl Service {
 
     /// Runs a call once; completes it or parks it.
     fn attempt(&mut self, pid: Pid, mut call: Syscall) {
+        tracing::trace!(pid, ?call, "call");
         let is_exit = matches!(call, Syscall::Exit { .. });
         let is_spawn = matches!(call, Syscall::Spawn(_));
         match self.kernel.call(pid, &mut call) {
@@ -188,7 +189,10 @@ impl Service {
                     self.procs.remove(&pid);
                 }
             }
-            Outcome::Block(keys) => self.park(pid, call, keys),
+            Outcome::Block(keys) => {
+                tracing::trace!(pid, ?keys, "parked");
+                self.park(pid, call, keys)
+            }
         }
     }
 

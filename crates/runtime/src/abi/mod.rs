@@ -3,6 +3,7 @@
 
 pub mod errno;
 pub mod mem;
+mod net;
 mod proc;
 mod wasi;
 
@@ -17,6 +18,7 @@ pub fn is_defined(module: &str, name: &str) -> bool {
     match module {
         "wasi_snapshot_preview1" => wasi::FUNCS.contains(&name),
         "host_proc" => proc::FUNCS.contains(&name),
+        "host_net" => net::FUNCS.contains(&name),
         _ => false,
     }
 }
@@ -25,6 +27,7 @@ pub fn is_defined(module: &str, name: &str) -> bool {
 pub fn add_to_linker(linker: &mut Linker<GuestCtx>) -> wasmtime::Result<()> {
     wasi::add(linker)?;
     proc::add(linker)?;
+    net::add(linker)?;
     Ok(())
 }
 

@@ -25,6 +25,7 @@ pub const FUNCS: &[&str] = &[
     "dup",
     "dup3",
     "fcntl",
+    "ioctl",
 ];
 
 type C<'a> = Caller<'a, GuestCtx>;
@@ -144,6 +145,26 @@ pub fn add(l: &mut Linker<GuestCtx>) -> wasmtime::Result<()> {
             })())
         },
     )?;
+    l.func_wrap(P, "ioctl", |mut c: C<'_>, fd: i32, request: u32, arg: u32| {
+        finish((|| {
+            let (mut m, ctx) = split(&mut c)?;
+            const FIONREAD: u32 = 0x541B;
+            const FIONBIO: u32 = 0x5421;
+            let argval = match request {
+                FIONBIO => m.read_u32(arg)? as i32,
+                FIONREAD => {
+                    m.slice(arg, 4)?;
+                    0
+                }
+                _ => 0,
+            };
+            let v = expect_ret!(ctx.call(Syscall::Ioctl { fd, request, arg: argval })?, Ret::Int(v) => v);
+            if request == FIONREAD {
+                m.write_u32(arg, v as u32)?;
+            }
+            Ok(())
+        })())
+    })?;
     Ok(())
 }
 
