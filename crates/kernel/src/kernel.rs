@@ -27,6 +27,21 @@ pub enum Action {
     Exited { pid: Pid, status: WaitStatus },
     /// Host stdin data was all handed to the guest pipe; send more.
     StdinCredit,
+    /// Guest bytes for a bridge's host side; no more until acknowledged.
+    BridgeData {
+        id: crate::unix::bridge::BridgeId,
+        data: Vec<u8>,
+    },
+    /// The guest will send no more on this bridge.
+    BridgeEof { id: crate::unix::bridge::BridgeId },
+    /// A bridge took all host bytes given so far; the host may send more.
+    BridgeCredit { id: crate::unix::bridge::BridgeId },
+    /// A guest connected to a `connect-out` path: connect bridge `id` to the
+    /// host socket `host`.
+    BridgeOpen {
+        id: crate::unix::bridge::BridgeId,
+        host: String,
+    },
 }
 
 /// How a VM-level guest's standard stream is connected.
@@ -57,9 +72,10 @@ pub struct Kernel {
     pub vfs: Vfs,
     pub(crate) procs: ProcessTable,
     pub(crate) notifier: Notifier,
-    actions: Vec<Action>,
+    pub(crate) actions: Vec<Action>,
     stdin: HostStdin,
     pub(crate) unix: crate::unix::Namespace,
+    pub(crate) bridges: crate::unix::bridge::Bridges,
 }
 
 /// Host stdin, fed to guests through a pipe whose write end the kernel holds.
@@ -80,6 +96,7 @@ impl Kernel {
             actions: Vec::new(),
             stdin: HostStdin::default(),
             unix: crate::unix::Namespace::default(),
+            bridges: Default::default(),
         }
     }
 
@@ -221,6 +238,7 @@ impl Kernel {
         if self.stdin_keys().iter().any(|k| keys.contains(k)) {
             self.flush_stdin();
         }
+        self.wake_bridges(keys);
     }
 
     // ---- dispatch --------------------------------------------------------

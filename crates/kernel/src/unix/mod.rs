@@ -2,6 +2,7 @@
 //! namespace, and the system calls over them.
 
 pub mod addr;
+pub mod bridge;
 mod calls;
 pub mod socket;
 

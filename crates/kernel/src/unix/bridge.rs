@@ -1,0 +1,191 @@
+//! Bridges between a guest's AF_UNIX stream socket and a host connection.
+//!
+//! The host side is outside the kernel: the runtime moves bytes between a
+//! host socket and these calls. Each direction is flow-controlled. Host data
+//! is queued here and fed to the guest socket as it has room; the host gets
+//! a [`Action::BridgeCredit`] when that queue has drained and sends nothing
+//! more until then. Guest data is handed out one chunk at a time
+//! ([`Action::BridgeData`]); the next is read only after the host
+//! acknowledges the last. So neither side can grow a buffer without bound,
+//! and nothing is dropped.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+
+use super::addr::UnixAddr;
+use super::socket::{Binding, SockType, UnixSocket};
+use crate::errno::{Errno, KResult};
+use crate::file::FileDescription;
+use crate::kernel::{Action, Kernel};
+use crate::wait::WaitKey;
+
+pub type BridgeId = u64;
+
+/// Largest chunk handed to the host at once.
+const CHUNK: usize = 64 * 1024;
+
+#[derive(Debug)]
+struct Bridge {
+    sock: Arc<UnixSocket>,
+    to_guest: VecDeque<u8>,
+    host_eof: bool,
+    shut_sent: bool,
+    awaiting_ack: bool,
+    guest_eof_sent: bool,
+}
+
+/// A guest path whose connections are carried to a host socket.
+#[derive(Debug)]
+struct Outlet {
+    listener: Arc<UnixSocket>,
+    host: String,
+}
+
+#[derive(Debug, Default)]
+pub struct Bridges {
+    bridges: HashMap<BridgeId, Bridge>,
+    outlets: Vec<Outlet>,
+    next: BridgeId,
+}
+
+impl Kernel {
+    /// Connects a new bridge to the guest listener at `path` (`expose`).
+    pub fn bridge_connect(&mut self, path: &str) -> KResult<BridgeId> {
+        let ep = self.vfs.lookup_socket("/", path)?;
+        let target = ep
+            .downcast_ref::<Binding>()
+            .and_then(|b| b.socket.upgrade())
+            .ok_or(Errno::ECONNREFUSED)?;
+        let sock = UnixSocket::new(SockType::Stream, 0, &self.notifier);
+        sock.connect_stream(&target, 0, &self.notifier)?;
+        Ok(self.add_bridge(sock))
+    }
+
+    fn add_bridge(&mut self, sock: Arc<UnixSocket>) -> BridgeId {
+        let id = self.bridges.next;
+        self.bridges.next += 1;
+        self.bridges.bridges.insert(
+            id,
+            Bridge {
+                sock,
+                to_guest: VecDeque::new(),
+                host_eof: false,
+                shut_sent: false,
+                awaiting_ack: false,
+                guest_eof_sent: false,
+            },
+        );
+        self.pump_bridge(id);
+        id
+    }
+
+    /// Makes `path` in the VM a socket whose connections go to the host
+    /// socket `host` (`connect-out`). Each accepted connection becomes a
+    /// bridge announced with [`Action::BridgeOpen`].
+    pub fn add_outlet(&mut self, path: &str, host: String) -> KResult<()> {
+        let listener = UnixSocket::new(SockType::Stream, 0, &self.notifier);
+        let binding = Arc::new(Binding {
+            socket: Arc::downgrade(&listener),
+        });
+        self.vfs.bind_socket("/", path, binding)?;
+        listener.set_local_name(UnixAddr::Path(path.to_owned()));
+        listener.listen(4095, 0)?;
+        self.bridges.outlets.push(Outlet { listener, host });
+        Ok(())
+    }
+
+    /// Host bytes for the guest; `None` is the host's end of stream.
+    pub fn bridge_from_host(&mut self, id: BridgeId, data: Option<Vec<u8>>) {
+        let Some(b) = self.bridges.bridges.get_mut(&id) else {
+            return;
+        };
+        match data {
+            Some(d) => b.to_guest.extend(d),
+            None => b.host_eof = true,
+        }
+        self.pump_bridge(id);
+    }
+
+    /// The host has written the last chunk it was given.
+    pub fn bridge_ack(&mut self, id: BridgeId) {
+        if let Some(b) = self.bridges.bridges.get_mut(&id) {
+            b.awaiting_ack = false;
+            self.pump_bridge(id);
+        }
+    }
+
+    /// The host connection is gone: the guest sees its peer close.
+    pub fn bridge_close(&mut self, id: BridgeId) {
+        self.bridges.bridges.remove(&id);
+    }
+
+    /// Moves what it can in both directions.
+    fn pump_bridge(&mut self, id: BridgeId) {
+        let Some(b) = self.bridges.bridges.get_mut(&id) else {
+            return;
+        };
+        let had_data = !b.to_guest.is_empty();
+        while !b.to_guest.is_empty() {
+            let (front, _) = b.to_guest.as_slices();
+            match b.sock.send_stream(front, Vec::new()) {
+                Ok(n) => drop(b.to_guest.drain(..n)),
+                Err(Errno::EAGAIN) => break,
+                Err(_) => {
+                    // The guest stopped reading for good.
+                    b.to_guest.clear();
+                    break;
+                }
+            }
+        }
+        if had_data && b.to_guest.is_empty() {
+            self.actions.push(Action::BridgeCredit { id });
+        }
+        if b.to_guest.is_empty() && b.host_eof && !b.shut_sent {
+            b.shut_sent = true;
+            let _ = b.sock.shutdown(1);
+        }
+        if !b.awaiting_ack && !b.guest_eof_sent {
+            match b.sock.recv_stream(CHUNK, false) {
+                Ok(r) if r.data.is_empty() => {
+                    b.guest_eof_sent = true;
+                    self.actions.push(Action::BridgeEof { id });
+                }
+                Ok(r) => {
+                    b.awaiting_ack = true;
+                    self.actions.push(Action::BridgeData { id, data: r.data });
+                }
+                Err(Errno::EAGAIN) => {}
+                Err(_) => {
+                    b.guest_eof_sent = true;
+                    self.actions.push(Action::BridgeEof { id });
+                }
+            }
+        }
+    }
+
+    /// Pumps the bridges and outlets whose queues were notified.
+    pub(crate) fn wake_bridges(&mut self, keys: &HashSet<WaitKey>) {
+        let mut opened = Vec::new();
+        for o in &self.bridges.outlets {
+            if o.listener.wait_keys().iter().any(|k| keys.contains(k)) {
+                while let Ok(sock) = o.listener.accept() {
+                    opened.push((sock, o.host.clone()));
+                }
+            }
+        }
+        for (sock, host) in opened {
+            let id = self.add_bridge(sock);
+            self.actions.push(Action::BridgeOpen { id, host });
+        }
+        let woken: Vec<BridgeId> = self
+            .bridges
+            .bridges
+            .iter()
+            .filter(|(_, b)| b.sock.wait_keys().iter().any(|k| keys.contains(k)))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in woken {
+            self.pump_bridge(id);
+        }
+    }
+}
