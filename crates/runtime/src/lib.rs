@@ -2,6 +2,7 @@
 //! kernel service thread, fuel and epochs, and the compiled-module cache.
 
 pub mod abi;
+pub mod bridge;
 pub mod cache;
 pub mod guest;
 pub mod service;
@@ -9,8 +10,11 @@ pub mod vm;
 
 use crossbeam_channel::Sender;
 
+pub use bridge::VmHandle;
 pub use guest::{Budget, GuestSpec};
-pub use vm::{GuestConfig, ModuleSource, MountConfig, Vm, VmConfig, VmError};
+pub use vm::{
+    GuestConfig, ModuleSource, MountConfig, RunningVm, SocketLink, Vm, VmConfig, VmError,
+};
 
 /// State every guest thread of a VM shares.
 pub struct Shared {

@@ -19,6 +19,7 @@ use std::time::Instant;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use sidecar_kernel::kernel::{Action, InitSpec};
+use sidecar_kernel::unix::bridge::BridgeId;
 use sidecar_kernel::wait::WaitKey;
 use sidecar_kernel::{Errno, KResult, Kernel, Outcome, Pid, Ret, Syscall, WaitStatus};
 
@@ -39,6 +40,21 @@ pub enum Msg {
     KillAll(i32),
     /// Stop serving.
     Shutdown,
+    /// Host services: connect a bridge to the guest listener at `path`.
+    BridgeConnect {
+        path: String,
+        reply: Sender<KResult<crate::bridge::BridgeLink>>,
+    },
+    BridgeSend {
+        id: BridgeId,
+        data: Option<Vec<u8>>,
+    },
+    BridgeAck {
+        id: BridgeId,
+    },
+    BridgeClose {
+        id: BridgeId,
+    },
 }
 
 /// A guest thread's end of the RPC: its pid, its reply channel and the flag
@@ -88,6 +104,9 @@ pub struct Service {
     by_key: HashMap<WaitKey, Vec<u64>>,
     deadlines: BTreeSet<(Instant, u64)>,
     next_id: u64,
+    /// Host sides of bridges: where their data and credit go.
+    bridges: HashMap<BridgeId, (Sender<crate::bridge::BridgeEvent>, Sender<()>)>,
+    tx: Option<Sender<Msg>>,
 }
 
 impl Service {
@@ -109,7 +128,15 @@ impl Service {
             by_key: HashMap::new(),
             deadlines: BTreeSet::new(),
             next_id: 0,
+            bridges: HashMap::new(),
+            tx: None,
         }
+    }
+
+    /// Lets `connect-out` bridges send to this service.
+    pub fn with_sender(mut self, tx: Sender<Msg>) -> Service {
+        self.tx = Some(tx);
+        self
     }
 
     /// Serves until every sender of the request channel is gone.
@@ -149,7 +176,26 @@ impl Service {
                 }
             }
             Msg::Shutdown => {}
+            Msg::BridgeConnect { path, reply } => {
+                let r = self
+                    .kernel
+                    .bridge_connect(&path)
+                    .map(|id| self.bridge_link(id));
+                let _ = reply.send(r);
+            }
+            Msg::BridgeSend { id, data } => self.kernel.bridge_from_host(id, data),
+            Msg::BridgeAck { id } => self.kernel.bridge_ack(id),
+            Msg::BridgeClose { id } => {
+                self.bridges.remove(&id);
+                self.kernel.bridge_close(id);
+            }
         }
+    }
+
+    fn bridge_link(&mut self, id: BridgeId) -> crate::bridge::BridgeLink {
+        let (link, events, credit) = crate::bridge::link(id);
+        self.bridges.insert(id, (events, credit));
+        link
     }
 
     fn link(&mut self, pid: Pid) -> GuestLink {
@@ -320,6 +366,27 @@ impl Service {
             Action::StdinCredit => {
                 if let Some(c) = &self.stdin_credit {
                     let _ = c.try_send(());
+                }
+            }
+            Action::BridgeData { id, data } => {
+                if let Some((events, _)) = self.bridges.get(&id) {
+                    let _ = events.send(crate::bridge::BridgeEvent::Data(data));
+                }
+            }
+            Action::BridgeEof { id } => {
+                if let Some((events, _)) = self.bridges.get(&id) {
+                    let _ = events.send(crate::bridge::BridgeEvent::Eof);
+                }
+            }
+            Action::BridgeCredit { id } => {
+                if let Some((_, credit)) = self.bridges.get(&id) {
+                    let _ = credit.send(());
+                }
+            }
+            Action::BridgeOpen { id, host } => {
+                let link = self.bridge_link(id);
+                if let Some(tx) = &self.tx {
+                    crate::bridge::open_outlet(tx.clone(), link, host);
                 }
             }
         }

@@ -52,11 +52,23 @@ pub struct GuestConfig {
     pub main: bool,
 }
 
+/// A guest socket path paired with a host socket path.
+#[derive(Debug, Clone)]
+pub struct SocketLink {
+    pub guest: String,
+    pub host: PathBuf,
+}
+
 #[derive(Debug, Clone)]
 pub struct VmConfig {
     /// `mounts[0]` is normally `/`.
     pub mounts: Vec<MountConfig>,
     pub guests: Vec<GuestConfig>,
+    /// Guest listeners published as host sockets.
+    pub expose: Vec<SocketLink>,
+    /// Guest paths whose connections go to host sockets. Nothing else of
+    /// the host is reachable.
+    pub connect_out: Vec<SocketLink>,
     /// Where compiled modules are cached; `None` disables the disk cache.
     pub cache_dir: Option<PathBuf>,
 }
@@ -82,6 +94,13 @@ pub enum VmError {
     Start { guest: String, what: String },
     #[error("engine: {0}")]
     Engine(String),
+    #[error("{what} {guest} -> {host}: {error}")]
+    Link {
+        what: &'static str,
+        guest: String,
+        host: PathBuf,
+        error: String,
+    },
 }
 
 pub struct Vm {
@@ -95,6 +114,11 @@ impl Vm {
 
     /// Runs the VM to its end; returns its exit code.
     pub fn run(self) -> Result<i32, VmError> {
+        self.start()?.wait()
+    }
+
+    /// Boots the VM and returns once every configured guest is running.
+    pub fn start(self) -> Result<RunningVm, VmError> {
         let started = Instant::now();
         let cfg = self.config;
         let mut vfs = Vfs::new();
@@ -109,7 +133,21 @@ impl Vm {
         let internal = |e: Errno| VmError::Engine(format!("mounting kernel filesystems: {e}"));
         vfs.mount_mem("/tmp").map_err(internal)?;
         vfs.mount_dev("/dev").map_err(internal)?;
-        let kernel = Kernel::new(vfs);
+        let mut kernel = Kernel::new(vfs);
+        for l in &cfg.connect_out {
+            let err = |e: Errno| VmError::Link {
+                what: "connect-out",
+                guest: l.guest.clone(),
+                host: l.host.clone(),
+                error: e.to_string(),
+            };
+            if let Some((dir, _)) = l.guest.rsplit_once('/') {
+                mkdir_p(&kernel.vfs, dir).map_err(err)?;
+            }
+            kernel
+                .add_outlet(&l.guest, l.host.display().to_string())
+                .map_err(err)?;
+        }
 
         let fuel = cfg
             .guests
@@ -155,7 +193,8 @@ impl Vm {
             events_tx,
             wants_stdin.then_some(credit_tx),
             engine.clone(),
-        );
+        )
+        .with_sender(tx.clone());
         let service = std::thread::Builder::new()
             .name("kernel".into())
             .spawn(move || service.run())
@@ -169,7 +208,7 @@ impl Vm {
 
         let (alive_tx, alive_rx) = unbounded::<()>();
         let mut mains: HashMap<Pid, usize> = HashMap::new();
-        let mut statuses: Vec<Option<WaitStatus>> = vec![None; cfg.guests.len()];
+        let statuses: Vec<Option<WaitStatus>> = vec![None; cfg.guests.len()];
         let any_main = cfg.guests.iter().any(|g| g.main);
         for (i, (g, pre)) in cfg.guests.iter().zip(pres).enumerate() {
             let (reply, answer) = bounded(1);
@@ -199,34 +238,90 @@ impl Vm {
             pump_stdin(tx.clone(), credit_rx);
         }
         tracing::debug!(elapsed = ?started.elapsed(), "guests started");
+        let vm = RunningVm {
+            tx,
+            events,
+            alive: alive_rx,
+            service,
+            shared,
+            mains,
+            statuses,
+        };
+        for l in &cfg.expose {
+            vm.handle()
+                .expose(l.guest.clone(), l.host.clone())
+                .map_err(|e| VmError::Link {
+                    what: "expose",
+                    guest: l.guest.clone(),
+                    host: l.host.clone(),
+                    error: e.to_string(),
+                })?;
+        }
+        Ok(vm)
+    }
+}
 
-        let mut waiting = mains.len();
+/// A booted VM.
+pub struct RunningVm {
+    tx: crossbeam_channel::Sender<Msg>,
+    events: crossbeam_channel::Receiver<VmEvent>,
+    alive: crossbeam_channel::Receiver<()>,
+    service: std::thread::JoinHandle<()>,
+    shared: Arc<Shared>,
+    mains: HashMap<Pid, usize>,
+    statuses: Vec<Option<WaitStatus>>,
+}
+
+impl RunningVm {
+    /// A handle for host services (expose, input, screenshots).
+    pub fn handle(&self) -> crate::VmHandle {
+        crate::VmHandle {
+            tx: self.tx.clone(),
+        }
+    }
+
+    /// Waits for the main guests, stops the rest, and returns the exit code.
+    pub fn wait(mut self) -> Result<i32, VmError> {
+        let mut waiting = self.mains.len();
         while waiting > 0 {
-            match events.recv() {
+            match self.events.recv() {
                 Ok(VmEvent::Exited { pid, status }) => {
-                    if let Some(&i) = mains.get(&pid) {
-                        statuses[i] = Some(status);
+                    if let Some(&i) = self.mains.get(&pid) {
+                        self.statuses[i] = Some(status);
                         waiting -= 1;
                     }
                 }
                 Err(_) => break,
             }
         }
-        let _ = tx.send(Msg::KillAll(SIGKILL));
+        let _ = self.tx.send(Msg::KillAll(SIGKILL));
         // Every guest thread holds a sender; this returns once all are gone.
-        let _ = alive_rx.recv();
-        let _ = tx.send(Msg::Shutdown);
-        drop(shared);
-        let _ = service.join();
-
-        let code = statuses
+        let _ = self.alive.recv();
+        let _ = self.tx.send(Msg::Shutdown);
+        drop(self.shared);
+        let _ = self.service.join();
+        Ok(self
+            .statuses
             .iter()
             .flatten()
             .map(|s| s.shell_code())
             .find(|c| *c != 0)
-            .unwrap_or(0);
-        Ok(code)
+            .unwrap_or(0))
     }
+}
+
+/// Creates `dir` and its parents in the VM filesystem.
+fn mkdir_p(vfs: &Vfs, dir: &str) -> Result<(), Errno> {
+    let mut at = String::new();
+    for part in dir.split('/').filter(|p| !p.is_empty()) {
+        at.push('/');
+        at.push_str(part);
+        match vfs.mkdir("/", &at, 0o755) {
+            Ok(()) | Err(Errno::EEXIST) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 fn make_engine(fuel: bool) -> Result<Engine, VmError> {

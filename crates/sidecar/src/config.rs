@@ -17,6 +17,12 @@
 //! fuel = 1000000000          # or "unlimited"
 //! memory = 268435456         # bytes of linear memory
 //! main = true                # the VM ends when its main guests have exited
+//! [[expose]]                 # a guest listener, published on the host
+//! guest = "/tmp/.X11-unix/X0"
+//! host = "/tmp/.X11-unix/X99"
+//! [[connect-out]]            # a guest path that reaches a host socket
+//! guest = "/run/host.sock"
+//! host = "/run/user/1000/bus"
 //! ```
 
 use std::collections::BTreeMap;
@@ -27,7 +33,9 @@ use anyhow::{bail, Context};
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use sidecar_kernel::Stdio;
-use sidecar_runtime::{Budget, GuestConfig, GuestSpec, ModuleSource, MountConfig, VmConfig};
+use sidecar_runtime::{
+    Budget, GuestConfig, GuestSpec, ModuleSource, MountConfig, SocketLink, VmConfig,
+};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -41,6 +49,18 @@ pub struct VmFile {
     pub mounts: Vec<MountFile>,
     #[serde(default)]
     pub guest: Vec<GuestFile>,
+    #[serde(default)]
+    pub expose: Vec<LinkFile>,
+    #[serde(default, rename = "connect-out")]
+    pub connect_out: Vec<LinkFile>,
+}
+
+/// A guest socket path and a host socket path.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkFile {
+    pub guest: String,
+    pub host: PathBuf,
 }
 
 #[derive(Debug, Deserialize)]
@@ -253,6 +273,25 @@ pub fn to_vm(path: &Path, file: VmFile) -> anyhow::Result<VmConfig> {
             main: g.main,
         });
     }
+    let links = |what: &str, list: &[LinkFile]| -> anyhow::Result<Vec<SocketLink>> {
+        list.iter()
+            .enumerate()
+            .map(|(i, l)| {
+                if !l.guest.starts_with('/') {
+                    bail!(
+                        "{}: field `{what}[{i}].guest`: must be an absolute path",
+                        path.display()
+                    );
+                }
+                Ok(SocketLink {
+                    guest: l.guest.clone(),
+                    host: host(&l.host),
+                })
+            })
+            .collect()
+    };
+    let expose = links("expose", &file.expose)?;
+    let connect_out = links("connect-out", &file.connect_out)?;
     if guests.is_empty() {
         bail!(
             "{}: field `guest`: a VM needs at least one [[guest]]",
@@ -262,6 +301,8 @@ pub fn to_vm(path: &Path, file: VmFile) -> anyhow::Result<VmConfig> {
     Ok(VmConfig {
         mounts,
         guests,
+        expose,
+        connect_out,
         cache_dir: sidecar_runtime::cache::ModuleCache::default_dir(),
     })
 }

@@ -110,6 +110,8 @@ fn run(cmd: Command) -> anyhow::Result<i32> {
                     stdio: [Stdio::Inherit, Stdio::Inherit, Stdio::Inherit],
                     main: true,
                 }],
+                expose: Vec::new(),
+                connect_out: Vec::new(),
                 cache_dir: sidecar_runtime::cache::ModuleCache::default_dir(),
             }
         }

@@ -1,0 +1,173 @@
+//! Host ends of kernel bridges: copying between a host `UnixStream` and a
+//! guest socket, with the kernel's credit-based flow control.
+
+use std::io::{Read, Write};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use crossbeam_channel::{Receiver, Sender};
+use sidecar_kernel::unix::bridge::BridgeId;
+use sidecar_kernel::{Errno, KResult};
+
+use crate::service::Msg;
+
+/// What the kernel tells a bridge's host side.
+#[derive(Debug)]
+pub enum BridgeEvent {
+    Data(Vec<u8>),
+    Eof,
+}
+
+/// A host-side handle on one bridge.
+pub struct BridgeLink {
+    pub id: BridgeId,
+    pub events: Receiver<BridgeEvent>,
+    pub credit: Receiver<()>,
+}
+
+/// A handle on a running VM for host services.
+#[derive(Clone)]
+pub struct VmHandle {
+    pub(crate) tx: Sender<Msg>,
+}
+
+impl VmHandle {
+    /// Connects to the guest listener at `path`.
+    pub fn connect(&self, path: &str) -> KResult<BridgeLink> {
+        let (reply, answer) = crossbeam_channel::bounded(1);
+        self.tx
+            .send(Msg::BridgeConnect {
+                path: path.to_owned(),
+                reply,
+            })
+            .map_err(|_| Errno::ECONNREFUSED)?;
+        answer.recv().map_err(|_| Errno::ECONNREFUSED)?
+    }
+
+    /// Copies between `stream` and the bridge until both directions end.
+    pub fn serve(&self, link: BridgeLink, stream: UnixStream) {
+        serve(self.tx.clone(), link, stream);
+    }
+
+    /// Publishes the guest listener at `guest` as a host socket at `host`.
+    /// A stale socket file at `host` is replaced; anything else is an error.
+    pub fn expose(&self, guest: String, host: PathBuf) -> std::io::Result<()> {
+        use std::os::unix::fs::FileTypeExt;
+        if let Ok(meta) = std::fs::symlink_metadata(&host) {
+            if !meta.file_type().is_socket() {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::AlreadyExists,
+                    "exists and is not a socket",
+                ));
+            }
+            std::fs::remove_file(&host)?;
+        }
+        if let Some(dir) = host.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let listener = UnixListener::bind(&host)?;
+        let vm = self.clone();
+        std::thread::Builder::new()
+            .name(format!("expose {guest}"))
+            .spawn(move || {
+                for stream in listener.incoming().flatten() {
+                    match vm.connect(&guest) {
+                        Ok(link) => vm.serve(link, stream),
+                        Err(e) => {
+                            tracing::info!("expose {guest}: guest refused a host client: {e}")
+                        }
+                    }
+                }
+            })?;
+        Ok(())
+    }
+}
+
+/// The channels the service feeds for one bridge.
+pub(crate) fn link(id: BridgeId) -> (BridgeLink, Sender<BridgeEvent>, Sender<()>) {
+    let (etx, events) = crossbeam_channel::unbounded();
+    let (ctx, credit) = crossbeam_channel::unbounded();
+    (BridgeLink { id, events, credit }, etx, ctx)
+}
+
+/// Connects a `connect-out` bridge to its host socket, then serves it.
+pub(crate) fn open_outlet(tx: Sender<Msg>, link: BridgeLink, host: String) {
+    let spawned = std::thread::Builder::new()
+        .name(format!("connect-out {host}"))
+        .spawn(move || match UnixStream::connect(&host) {
+            Ok(stream) => serve(tx, link, stream),
+            Err(e) => {
+                tracing::info!("connect-out {host}: {e}");
+                let _ = tx.send(Msg::BridgeClose { id: link.id });
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::error!("cannot start a connect-out thread: {e}");
+    }
+}
+
+fn serve(tx: Sender<Msg>, link: BridgeLink, stream: UnixStream) {
+    let id = link.id;
+    let (Ok(mut reader), mut writer) = (stream.try_clone(), stream) else {
+        let _ = tx.send(Msg::BridgeClose { id });
+        return;
+    };
+    // The last of the two directions to finish closes the bridge.
+    let open = Arc::new(AtomicUsize::new(2));
+    let finish = {
+        let open = open.clone();
+        let tx = tx.clone();
+        move || {
+            if open.fetch_sub(1, Ordering::AcqRel) == 1 {
+                let _ = tx.send(Msg::BridgeClose { id });
+            }
+        }
+    };
+    let finish2 = finish.clone();
+    let credit = link.credit;
+    let to_guest = tx.clone();
+    let up = std::thread::Builder::new()
+        .name(format!("bridge {id} up"))
+        .spawn(move || {
+            let mut buf = vec![0u8; 64 * 1024];
+            loop {
+                let n = match reader.read(&mut buf) {
+                    Ok(0) | Err(_) => {
+                        let _ = to_guest.send(Msg::BridgeSend { id, data: None });
+                        break;
+                    }
+                    Ok(n) => n,
+                };
+                let data = Some(buf[..n].to_vec());
+                if to_guest.send(Msg::BridgeSend { id, data }).is_err() || credit.recv().is_err() {
+                    break;
+                }
+            }
+            finish();
+        });
+    let events = link.events;
+    let down = std::thread::Builder::new()
+        .name(format!("bridge {id} down"))
+        .spawn(move || {
+            for ev in events.iter() {
+                match ev {
+                    BridgeEvent::Data(d) => {
+                        if writer.write_all(&d).is_err() {
+                            break;
+                        }
+                        let _ = tx.send(Msg::BridgeAck { id });
+                    }
+                    BridgeEvent::Eof => {
+                        let _ = writer.shutdown(std::net::Shutdown::Write);
+                        break;
+                    }
+                }
+            }
+            finish2();
+        });
+    if up.is_err() || down.is_err() {
+        tracing::error!("cannot start bridge threads for bridge {id}");
+    }
+}
