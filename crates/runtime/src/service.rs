@@ -55,6 +55,8 @@ pub enum Msg {
     BridgeClose {
         id: BridgeId,
     },
+    /// Reply once every bridge has delivered its guest data to the host.
+    Drain(Sender<()>),
 }
 
 /// A guest thread's end of the RPC: its pid, its reply channel and the flag
@@ -107,6 +109,7 @@ pub struct Service {
     /// Host sides of bridges: where their data and credit go.
     bridges: HashMap<BridgeId, (Sender<crate::bridge::BridgeEvent>, Sender<()>)>,
     tx: Option<Sender<Msg>>,
+    drain: Option<Sender<()>>,
 }
 
 impl Service {
@@ -130,6 +133,7 @@ impl Service {
             next_id: 0,
             bridges: HashMap::new(),
             tx: None,
+            drain: None,
         }
     }
 
@@ -159,6 +163,9 @@ impl Service {
                 None => self.expire(),
             }
             self.settle();
+            if self.drain.is_some() && self.kernel.bridges_drained() {
+                let _ = self.drain.take().map(|d| d.send(()));
+            }
         }
     }
 
@@ -189,6 +196,7 @@ impl Service {
                 self.bridges.remove(&id);
                 self.kernel.bridge_close(id);
             }
+            Msg::Drain(reply) => self.drain = Some(reply),
         }
     }
 

@@ -297,6 +297,11 @@ impl RunningVm {
         let _ = self.tx.send(Msg::KillAll(SIGKILL));
         // Every guest thread holds a sender; this returns once all are gone.
         let _ = self.alive.recv();
+        // What guests wrote to host connections is still delivered.
+        let (drained, done) = crossbeam_channel::bounded(1);
+        if self.tx.send(Msg::Drain(drained)).is_ok() {
+            let _ = done.recv();
+        }
         let _ = self.tx.send(Msg::Shutdown);
         drop(self.shared);
         let _ = self.service.join();

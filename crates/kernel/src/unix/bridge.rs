@@ -62,6 +62,13 @@ impl Kernel {
     }
 
     fn add_bridge(&mut self, sock: Arc<UnixSocket>) -> BridgeId {
+        let id = self.new_bridge(sock);
+        self.pump_bridge(id);
+        id
+    }
+
+    /// Registers a bridge without moving data yet.
+    fn new_bridge(&mut self, sock: Arc<UnixSocket>) -> BridgeId {
         let id = self.bridges.next;
         self.bridges.next += 1;
         self.bridges.bridges.insert(
@@ -75,7 +82,6 @@ impl Kernel {
                 guest_eof_sent: false,
             },
         );
-        self.pump_bridge(id);
         id
     }
 
@@ -87,6 +93,12 @@ impl Kernel {
         let binding = Arc::new(Binding {
             socket: Arc::downgrade(&listener),
         });
+        // A socket file left by an earlier run is stale; anything else stays.
+        if let Ok(st) = self.vfs.stat("/", path, false) {
+            if st.file_type == Some(crate::file::FileType::SocketStream) {
+                self.vfs.unlink("/", path)?;
+            }
+        }
         self.vfs.bind_socket("/", path, binding)?;
         listener.set_local_name(UnixAddr::Path(path.to_owned()));
         listener.listen(4095, 0)?;
@@ -112,6 +124,15 @@ impl Kernel {
             b.awaiting_ack = false;
             self.pump_bridge(id);
         }
+    }
+
+    /// Whether every bridge has handed all its guest data to the host. Once
+    /// the guests are gone this becomes true as hosts read what is left.
+    pub fn bridges_drained(&self) -> bool {
+        self.bridges
+            .bridges
+            .values()
+            .all(|b| b.guest_eof_sent && !b.awaiting_ack)
     }
 
     /// The host connection is gone: the guest sees its peer close.
@@ -174,8 +195,10 @@ impl Kernel {
             }
         }
         for (sock, host) in opened {
-            let id = self.add_bridge(sock);
+            // Announce the bridge before any of its data.
+            let id = self.new_bridge(sock);
             self.actions.push(Action::BridgeOpen { id, host });
+            self.pump_bridge(id);
         }
         let woken: Vec<BridgeId> = self
             .bridges
