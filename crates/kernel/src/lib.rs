@@ -20,3 +20,4 @@ pub use errno::{Errno, KResult};
 pub use kernel::{Action, InitSpec, Kernel, Stdio};
 pub use process::{Pid, WaitStatus};
 pub use syscall::{Outcome, Ret, Syscall};
+pub mod pty;

@@ -1,0 +1,2 @@
+pub mod line_discipline;
+pub mod termios;
