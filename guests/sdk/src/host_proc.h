@@ -32,6 +32,8 @@ HOST_PROC(dup) int32_t __host_proc_dup(int32_t fd, uint32_t fd_out);
 HOST_PROC(dup3) int32_t __host_proc_dup3(int32_t oldfd, int32_t newfd, uint32_t flags);
 HOST_PROC(fcntl)
 int32_t __host_proc_fcntl(int32_t fd, int32_t cmd, int32_t arg, uint32_t out);
+HOST_PROC(ioctl)
+int32_t __host_proc_ioctl(int32_t fd, uint32_t request, uint32_t arg);
 
 /* Guest pointer -> ABI u32. */
 #define HP(p) ((uint32_t)(uintptr_t)(p))
