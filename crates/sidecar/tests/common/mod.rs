@@ -1,0 +1,181 @@
+//! Helpers shared by the integration tests that run the C guest programs of
+//! `guests/tests` (`guests.rs`, `net.rs`): building the guests, running a
+//! command with a timeout, and native-versus-wasm differential runs.
+//!
+//! The guest binaries come from `scripts/build-guests`: its output directory
+//! (holding `wasm/NAME.wasm` and `native/NAME`) is taken from the
+//! `SIDECAR_TEST_GUESTS` environment variable, or the script is run once.
+
+#![allow(dead_code)]
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::thread;
+use std::time::{Duration, Instant};
+
+pub const SIDECAR: &str = env!("CARGO_BIN_EXE_sidecar");
+pub const TIMEOUT: Duration = Duration::from_secs(180);
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("repository root")
+}
+
+pub fn run_build_guests() -> PathBuf {
+    let root = repo_root();
+    let out = Command::new(root.join("scripts/build-guests"))
+        .current_dir(&root)
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("failed to run scripts/build-guests");
+    assert!(
+        out.status.success(),
+        "scripts/build-guests failed: {}",
+        out.status
+    );
+    let stdout = String::from_utf8(out.stdout).expect("build-guests output is UTF-8");
+    let last = stdout.lines().last().expect("build-guests printed nothing");
+    PathBuf::from(last.trim())
+}
+
+/// The directory holding `wasm/` and `native/` guest builds.
+pub fn guest_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| match std::env::var_os("SIDECAR_TEST_GUESTS") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => run_build_guests(),
+    })
+}
+
+/// Runs `cmd` with stdin from /dev/null, capturing stdout and stderr; kills
+/// it and fails the test if it takes longer than `timeout`.
+pub fn run(mut cmd: Command, timeout: Duration) -> Output {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let what = format!("{cmd:?}");
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {what}: {e}"));
+    let mut stdout = child.stdout.take().expect("stdout pipe");
+    let mut stderr = child.stderr.take().expect("stderr pipe");
+    let out_reader = thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = stdout.read_to_end(&mut buf);
+        buf
+    });
+    let err_reader = thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = stderr.read_to_end(&mut buf);
+        buf
+    });
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("timed out after {timeout:?}: {what}");
+        }
+        thread::sleep(Duration::from_millis(10));
+    };
+    Output {
+        status,
+        stdout: out_reader.join().expect("stdout reader"),
+        stderr: err_reader.join().expect("stderr reader"),
+    }
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Placeholder in argument lists, replaced by the program's own path
+/// (relative to the guest dir) for programs that spawn themselves.
+pub const SELF: &str = "{self}";
+
+pub fn native(name: &str, args: &[&str]) -> Output {
+    let rel = format!("native/{name}");
+    let mut cmd = Command::new(guest_dir().join(&rel));
+    cmd.args(
+        args.iter()
+            .map(|a| if *a == SELF { rel.as_str() } else { a }),
+    )
+    .current_dir(guest_dir())
+    .env_remove("SIDECAR_TEST_VAR");
+    run(cmd, TIMEOUT)
+}
+
+pub fn exec_wasm(name: &str, args: &[&str]) -> Output {
+    // Paths inside the VM are relative to the host cwd, which is its "/".
+    let rel = format!("wasm/{name}.wasm");
+    let mut cmd = Command::new(SIDECAR);
+    cmd.arg("exec")
+        .arg(&rel)
+        .args(
+            args.iter()
+                .map(|a| if *a == SELF { rel.as_str() } else { a }),
+        )
+        .current_dir(guest_dir())
+        .env_remove("SIDECAR_TEST_VAR");
+    run(cmd, TIMEOUT)
+}
+
+/// The lines where `native` and `wasm` differ (at most 20), for messages.
+pub fn line_diff(native: &str, wasm: &str) -> String {
+    let (n, w): (Vec<&str>, Vec<&str>) = (native.lines().collect(), wasm.lines().collect());
+    let mut out = String::new();
+    let mut shown = 0;
+    for i in 0..n.len().max(w.len()) {
+        let (a, b) = (n.get(i), w.get(i));
+        if a != b && shown < 20 {
+            shown += 1;
+            out.push_str(&format!(
+                "  line {}:\n    native: {}\n    wasm:   {}\n",
+                i + 1,
+                a.map_or("<none>".to_string(), |l| format!("{l:?}")),
+                b.map_or("<none>".to_string(), |l| format!("{l:?}")),
+            ));
+        }
+    }
+    if native.ends_with('\n') != wasm.ends_with('\n') {
+        out.push_str("  (trailing newline differs)\n");
+    }
+    out
+}
+
+/// Runs `name` natively and under `sidecar exec`; both must agree on stdout
+/// and exit status. Returns the (common) stdout.
+pub fn differential(name: &str, args: &[&str]) -> String {
+    let n = native(name, args);
+    let w = exec_wasm(name, args);
+    let (n_out, w_out) = (text(&n.stdout), text(&w.stdout));
+    assert!(
+        n_out == w_out,
+        "{name} {args:?}: stdout differs between native and wasm:\n{}\nwasm stderr:\n{}",
+        line_diff(&n_out, &w_out),
+        text(&w.stderr)
+    );
+    assert_eq!(
+        n.status.code(),
+        w.status.code(),
+        "{name} {args:?}: exit status differs (native {}, wasm {})\nwasm stderr:\n{}",
+        n.status,
+        w.status,
+        text(&w.stderr)
+    );
+    n_out
+}
+
+/// Differential run of a self-checking program: it must also succeed.
+pub fn differential_ok(name: &str, args: &[&str]) {
+    let out = differential(name, args);
+    assert!(
+        out.ends_with("ok\n"),
+        "{name} reported failures natively:\n{out}"
+    );
+}

@@ -1,0 +1,155 @@
+//! The host boundary: `expose` publishes a guest listener on the host, and
+//! `connect-out` lets a guest reach one listed host socket.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{guest_dir, SIDECAR};
+
+const MIB: usize = 1 << 20;
+
+fn scratch(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("sidecar-hb-{}-{tag}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn pattern(i: usize) -> u8 {
+    (i * 131 % 251) as u8
+}
+
+#[test]
+fn native_client_reaches_guest_listener_through_expose() {
+    let dir = scratch("expose");
+    let host_sock = dir.join("echo.sock");
+    let config = dir.join("vm.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "root = {:?}\n[[guest]]\nname = \"echo\"\nwasm = \"wasm/echo_server.wasm\"\nargs = [\"echo_server\", \"/tmp/echo.sock\"]\n[[expose]]\nguest = \"/tmp/echo.sock\"\nhost = {:?}\n",
+            guest_dir(),
+            host_sock
+        ),
+    )
+    .unwrap();
+    let vm = Command::new(SIDECAR)
+        .arg("run")
+        .arg(&config)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+
+    // The guest binds shortly after boot; until then the bridge refuses.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut conn = loop {
+        if let Ok(mut s) = UnixStream::connect(&host_sock) {
+            // A refused bridge closes at once; a live one echoes.
+            s.write_all(&[pattern(0)]).unwrap();
+            let mut b = [0u8; 1];
+            if s.read(&mut b).unwrap_or(0) == 1 {
+                assert_eq!(b[0], pattern(0));
+                break s;
+            }
+        }
+        assert!(Instant::now() < deadline, "exposed socket never answered");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+
+    let mut writer = conn.try_clone().unwrap();
+    let sender = std::thread::spawn(move || {
+        let data: Vec<u8> = (1..=MIB).map(pattern).collect();
+        for chunk in data.chunks(10_000) {
+            writer.write_all(chunk).unwrap();
+        }
+        writer.shutdown(std::net::Shutdown::Write).unwrap();
+    });
+    let mut back = Vec::new();
+    conn.read_to_end(&mut back).unwrap();
+    sender.join().unwrap();
+    assert_eq!(back.len(), MIB, "echo length");
+    assert!(
+        back.iter().enumerate().all(|(i, b)| *b == pattern(i + 1)),
+        "echo content"
+    );
+
+    let out = vm.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("echoed {} bytes\n", MIB + 1)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn guest_reaches_listed_host_socket_through_connect_out() {
+    let dir = scratch("out");
+    let host_sock = dir.join("host.sock");
+    let listener = UnixListener::bind(&host_sock).unwrap();
+    let server = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let mut buf = vec![0u8; 65536];
+        let mut total = 0;
+        loop {
+            let n = s.read(&mut buf).unwrap();
+            if n == 0 {
+                break;
+            }
+            s.write_all(&buf[..n]).unwrap();
+            total += n;
+        }
+        total
+    });
+    let config = dir.join("vm.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "root = {:?}\n[[guest]]\nname = \"client\"\nwasm = \"wasm/echo_client.wasm\"\nargs = [\"echo_client\", \"/tmp/run/host.sock\", \"{MIB}\"]\n[[connect-out]]\nguest = \"/tmp/run/host.sock\"\nhost = {:?}\n",
+            guest_dir(),
+            host_sock
+        ),
+    )
+    .unwrap();
+    let out = common::run(
+        {
+            let mut c = Command::new(SIDECAR);
+            c.arg("run").arg(&config);
+            c
+        },
+        Duration::from_secs(60),
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("sent {MIB}, echoed {MIB}, mismatches 0\n"),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success());
+    assert_eq!(server.join().unwrap(), MIB);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn unlisted_host_paths_are_not_reachable() {
+    // The guest's root is the guest dir; a host socket elsewhere has no path
+    // in the VM, so the connect fails inside the sandbox.
+    let dir = scratch("unlisted");
+    let host_sock = dir.join("host.sock");
+    let _listener = UnixListener::bind(&host_sock).unwrap();
+    let mut cmd = Command::new(SIDECAR);
+    cmd.arg("exec")
+        .arg(guest_dir().join("wasm/echo_client.wasm"))
+        .arg(&host_sock)
+        .arg("10")
+        .current_dir(guest_dir());
+    let out = common::run(cmd, Duration::from_secs(30));
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("connect"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
