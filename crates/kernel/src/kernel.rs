@@ -27,6 +27,9 @@ pub enum Action {
     Exited { pid: Pid, status: WaitStatus },
     /// Host stdin data was all handed to the guest pipe; send more.
     StdinCredit,
+    /// A caught signal became deliverable to `pid`: a parked call of it must
+    /// end (EINTR) or restart so that the handler can run.
+    Interrupt { pid: Pid },
     /// Guest bytes for a bridge's host side; no more until acknowledged.
     BridgeData {
         id: crate::unix::bridge::BridgeId,
@@ -486,6 +489,31 @@ impl Kernel {
                 Outcome::Ready(Ok(Ret::Unit))
             }
             S::PollFds { fds, deadline } => self.poll_fds(pid, fds, *deadline),
+            S::SigAction { sig, action } => {
+                ready(self.sigaction(pid, *sig, *action), |_| Ret::Unit)
+            }
+            S::SigProcMask { how, set } => ready(self.sigprocmask(pid, *how, *set), Ret::SigSet),
+            S::SigPending => {
+                Outcome::Ready(Ok(Ret::SigSet(self.procs.get(pid).unwrap().sig.pending)))
+            }
+            S::SigSuspend { mask } => {
+                let p = self.procs.get_mut(pid).unwrap();
+                if p.sig.suspend_saved.is_none() {
+                    p.sig.suspend_saved = Some(p.sig.blocked);
+                    p.sig.blocked = *mask & !signal::UNBLOCKABLE;
+                }
+                if p.sig.deliverable() != 0 {
+                    Outcome::Ready(Err(Errno::EINTR))
+                } else {
+                    Outcome::Block(vec![p.sig_events.key()])
+                }
+            }
+            S::SigNext => Outcome::Ready(Ok(Ret::SigDeliver(self.sig_next(pid)))),
+            S::SigReturn { mask } => {
+                self.procs.get_mut(pid).unwrap().sig.blocked = *mask & !signal::UNBLOCKABLE;
+                self.after_unblock(pid);
+                Outcome::Ready(Ok(Ret::Unit))
+            }
             S::Ioctl { fd, request, arg } => ready(self.ioctl(pid, *fd, *request, *arg), Ret::Int),
             _ => self.net_call(pid, call),
         }
@@ -822,7 +850,14 @@ impl Kernel {
             .procs
             .create(parent, req.name.clone(), fds, cwd, &self.notifier);
         let c = self.procs.get_mut(child).unwrap();
-        c.ignored &= !req.attr.sigdefault;
+        for sig in 1..=signal::NSIG {
+            if req.attr.sigdefault & signal::bit(sig) != 0 {
+                *c.sig.action_mut(sig) = signal::SigAction::default();
+            }
+        }
+        if let Some(mask) = req.attr.sigmask {
+            c.sig.blocked = mask & !signal::UNBLOCKABLE;
+        }
         if req.attr.setsid {
             c.sid = child;
             c.pgid = child;
@@ -896,8 +931,9 @@ impl Kernel {
         Ok(())
     }
 
-    /// Delivers `sig` to `pid` with its default action. Handlers arrive with
-    /// the signal layer; until then a caught signal is not possible.
+    /// Posts `sig` to `pid`, as Linux's `send_signal`: ignored signals are
+    /// discarded, fatal default actions kill at once unless blocked, caught
+    /// ones become pending and interrupt a blocked call.
     pub fn send_signal(&mut self, pid: Pid, sig: i32) {
         let Some(p) = self.procs.get_mut(pid) else {
             return;
@@ -905,13 +941,139 @@ impl Kernel {
         if p.state != ProcState::Live || p.killed.is_some() {
             return;
         }
-        if sig != signal::SIGKILL && p.ignored & signal::bit(sig) != 0 {
+        let action = p.sig.action(sig);
+        let blocked = p.sig.blocked & signal::bit(sig) != 0 && sig != signal::SIGKILL;
+        let disposition = if sig == signal::SIGKILL {
+            signal::Disposition::Default
+        } else {
+            action.disposition
+        };
+        match disposition {
+            signal::Disposition::Ignore => {}
+            signal::Disposition::Default => match signal::default_action(sig) {
+                DefaultAction::Terminate if blocked => p.sig.pending |= signal::bit(sig),
+                DefaultAction::Terminate => {
+                    p.killed = Some(sig);
+                    self.actions.push(Action::Terminate { pid, sig });
+                }
+                // Job control stops are not modelled yet; they are ignored.
+                _ => {}
+            },
+            signal::Disposition::Catch => {
+                p.sig.pending |= signal::bit(sig);
+                if !blocked {
+                    p.sig_events.notify();
+                    self.actions.push(Action::Interrupt { pid });
+                }
+            }
+        }
+    }
+
+    /// Whether `pid` has a caught signal to handle now.
+    pub fn signal_due(&self, pid: Pid) -> bool {
+        self.procs.get(pid).is_some_and(|p| {
+            let due = p.sig.deliverable();
+            (1..=signal::NSIG).any(|s| {
+                due & signal::bit(s) != 0
+                    && p.sig.action(s).disposition == signal::Disposition::Catch
+            })
+        })
+    }
+
+    /// How a parked call of `pid` ends when a signal interrupts it: `None`
+    /// to restart it after the handler (SA_RESTART on a restartable call),
+    /// else its result (EINTR, or the progress a write already made).
+    pub fn interrupted(&self, pid: Pid, call: &Syscall) -> Option<KResult<Ret>> {
+        let p = self.procs.get(pid)?;
+        let due = p.sig.deliverable();
+        let restart = (1..=signal::NSIG)
+            .filter(|s| due & signal::bit(*s) != 0)
+            .all(|s| p.sig.action(s).flags & signal::SA_RESTART != 0);
+        match call {
+            Syscall::Write { done, .. } | Syscall::SendMsg { done, .. } if *done > 0 => {
+                Some(Ok(Ret::Size(*done)))
+            }
+            // Linux never restarts these.
+            Syscall::Poll { .. } | Syscall::PollFds { .. } | Syscall::SigSuspend { .. } => {
+                Some(Err(Errno::EINTR))
+            }
+            _ if restart => None,
+            _ => Some(Err(Errno::EINTR)),
+        }
+    }
+
+    fn sigaction(&mut self, pid: Pid, sig: i32, action: signal::SigAction) -> KResult<()> {
+        if !(1..=signal::NSIG).contains(&sig) {
+            return Err(Errno::EINVAL);
+        }
+        if signal::UNBLOCKABLE & signal::bit(sig) != 0
+            && action.disposition != signal::Disposition::Default
+        {
+            return Err(Errno::EINVAL);
+        }
+        let p = self.procs.get_mut(pid).unwrap();
+        *p.sig.action_mut(sig) = action;
+        // Setting a pending signal to ignored discards it (POSIX).
+        let ignored = action.disposition == signal::Disposition::Ignore
+            || (action.disposition == signal::Disposition::Default
+                && signal::default_action(sig) == DefaultAction::Ignore);
+        if ignored {
+            p.sig.pending &= !signal::bit(sig);
+        }
+        Ok(())
+    }
+
+    fn sigprocmask(&mut self, pid: Pid, how: i32, set: u64) -> KResult<u64> {
+        let p = self.procs.get_mut(pid).unwrap();
+        let old = p.sig.blocked;
+        p.sig.blocked = match how {
+            0 => old | set,
+            1 => old & !set,
+            2 => set,
+            _ => return Err(Errno::EINVAL),
+        } & !signal::UNBLOCKABLE;
+        self.after_unblock(pid);
+        Ok(old)
+    }
+
+    /// Unblocking may make pending signals due: fatal defaults kill now,
+    /// caught ones run at the end of this call.
+    fn after_unblock(&mut self, pid: Pid) {
+        let Some(p) = self.procs.get_mut(pid) else {
             return;
+        };
+        let due = p.sig.deliverable();
+        for sig in 1..=signal::NSIG {
+            if due & signal::bit(sig) != 0
+                && p.sig.action(sig).disposition == signal::Disposition::Default
+            {
+                p.sig.pending &= !signal::bit(sig);
+                p.killed = Some(sig);
+                self.actions.push(Action::Terminate { pid, sig });
+                return;
+            }
         }
-        if signal::default_action(sig) == DefaultAction::Terminate {
-            p.killed = Some(sig);
-            self.actions.push(Action::Terminate { pid, sig });
+        if due != 0 {
+            p.sig_events.notify();
         }
+    }
+
+    fn sig_next(&mut self, pid: Pid) -> Option<(i32, u64)> {
+        let p = self.procs.get_mut(pid).unwrap();
+        let due = p.sig.deliverable();
+        let sig = (1..=signal::NSIG).find(|s| due & signal::bit(*s) != 0)?;
+        p.sig.pending &= !signal::bit(sig);
+        let action = p.sig.action(sig);
+        let restore = p.sig.suspend_saved.take().unwrap_or(p.sig.blocked);
+        let mut add = action.mask;
+        if action.flags & signal::SA_NODEFER == 0 {
+            add |= signal::bit(sig);
+        }
+        p.sig.blocked = (p.sig.blocked | add) & !signal::UNBLOCKABLE;
+        if action.flags & signal::SA_RESETHAND != 0 {
+            *p.sig.action_mut(sig) = signal::SigAction::default();
+        }
+        Some((sig, restore))
     }
 
     fn setpgid(&mut self, caller: Pid, which: Pid, pgid: Pid) -> KResult<()> {

@@ -61,8 +61,9 @@ pub struct Process {
     pub child_events: WaitQueue,
     /// Set once a fatal signal has been sent; the runtime unwinds the guest.
     pub killed: Option<i32>,
-    /// Signals whose disposition is "ignore" (bit n-1 = signal n).
-    pub ignored: u64,
+    pub sig: crate::signal::SigState,
+    /// Notified when a signal becomes deliverable (wakes `sigsuspend`).
+    pub sig_events: WaitQueue,
 }
 
 #[derive(Debug, Default)]
@@ -91,9 +92,9 @@ impl ProcessTable {
     ) -> Pid {
         let pid = self.next_pid;
         self.next_pid += 1;
-        let (pgid, sid, ignored) = match self.procs.get(&ppid) {
-            Some(p) => (p.pgid, p.sid, p.ignored),
-            None => (pid, pid, 0),
+        let (pgid, sid, sig) = match self.procs.get(&ppid) {
+            Some(p) => (p.pgid, p.sid, p.sig.for_exec()),
+            None => (pid, pid, crate::signal::SigState::default()),
         };
         self.procs.insert(
             pid,
@@ -108,7 +109,8 @@ impl ProcessTable {
                 cwd,
                 child_events: WaitQueue::new(notifier),
                 killed: None,
-                ignored,
+                sig,
+                sig_events: WaitQueue::new(notifier),
             },
         );
         pid

@@ -46,6 +46,89 @@ pub fn bit(sig: i32) -> u64 {
     1u64 << (sig - 1)
 }
 
+/// `sigaction` flags (Linux values).
+pub const SA_NOCLDSTOP: u32 = 1;
+pub const SA_SIGINFO: u32 = 4;
+pub const SA_RESTART: u32 = 0x1000_0000;
+pub const SA_NODEFER: u32 = 0x4000_0000;
+pub const SA_RESETHAND: u32 = 0x8000_0000;
+
+/// Signals that can be neither caught, ignored nor blocked.
+pub const UNBLOCKABLE: u64 = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1));
+
+/// What a process does with one signal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Disposition {
+    #[default]
+    Default,
+    Ignore,
+    /// A handler in the guest; the SDK's trampoline knows which.
+    Catch,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SigAction {
+    pub disposition: Disposition,
+    pub flags: u32,
+    /// Added to the blocked set while the handler runs.
+    pub mask: u64,
+}
+
+/// A process's signal state.
+///
+/// Invariant: `pending` holds only signals whose disposition, when they
+/// arrived, was `Catch` or a blocked default action; ignored signals are
+/// discarded on arrival, as on Linux.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SigState {
+    pub actions: [SigAction; NSIG as usize],
+    pub blocked: u64,
+    pub pending: u64,
+    /// The mask `sigsuspend` replaced, restored after its handler runs.
+    pub suspend_saved: Option<u64>,
+}
+
+impl Default for SigState {
+    fn default() -> SigState {
+        SigState {
+            actions: [SigAction::default(); NSIG as usize],
+            blocked: 0,
+            pending: 0,
+            suspend_saved: None,
+        }
+    }
+}
+
+impl SigState {
+    pub fn action(&self, sig: i32) -> SigAction {
+        self.actions[(sig - 1) as usize]
+    }
+
+    pub fn action_mut(&mut self, sig: i32) -> &mut SigAction {
+        &mut self.actions[(sig - 1) as usize]
+    }
+
+    /// Pending signals not blocked.
+    pub fn deliverable(&self) -> u64 {
+        self.pending & !self.blocked
+    }
+
+    /// The state a spawned child starts with: caught signals revert to their
+    /// default (exec semantics), ignored ones stay ignored, the mask is kept.
+    pub fn for_exec(&self) -> SigState {
+        let mut s = SigState {
+            blocked: self.blocked,
+            ..SigState::default()
+        };
+        for (i, a) in self.actions.iter().enumerate() {
+            if a.disposition == Disposition::Ignore {
+                s.actions[i].disposition = Disposition::Ignore;
+            }
+        }
+        s
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -90,6 +90,7 @@ pub struct SpawnAttr {
     /// Absolute VFS path; the parent's cwd if `None`.
     pub cwd: Option<String>,
     pub sigdefault: u64,
+    pub sigmask: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -349,6 +350,28 @@ pub enum Syscall {
         request: u32,
         arg: i32,
     },
+    /// Sets the disposition of `sig` (the handler itself lives in the guest).
+    SigAction {
+        sig: i32,
+        action: crate::signal::SigAction,
+    },
+    /// `sigprocmask(how, set)`; returns the old mask.
+    SigProcMask {
+        how: i32,
+        set: u64,
+    },
+    SigPending,
+    /// Waits with `mask` blocked until a handler is due; always `EINTR`.
+    SigSuspend {
+        mask: u64,
+    },
+    /// Takes the next deliverable caught signal and blocks what its handler
+    /// needs blocked; returns the signal and the mask to restore.
+    SigNext,
+    /// A handler returned: restore `mask`.
+    SigReturn {
+        mask: u64,
+    },
 }
 
 impl Syscall {
@@ -408,6 +431,10 @@ pub enum Ret {
     },
     SockOpt(SockOpt),
     Revents(Vec<u16>),
+    /// A signal set.
+    SigSet(u64),
+    /// The next handler to run: `(signal, mask to restore afterwards)`.
+    SigDeliver(Option<(i32, u64)>),
 }
 
 /// A socket option's value; errors stay typed so the runtime converts them.
