@@ -27,6 +27,9 @@ pub enum GuestExit {
 pub enum Fault {
     Errno(Errno),
     Exit(GuestExit),
+    /// A signal interrupted the call under SA_RESTART: run it again after
+    /// the handlers.
+    Restart,
 }
 
 impl From<Errno> for Fault {
@@ -68,6 +71,8 @@ pub struct GuestCtx {
     pub(crate) started: Instant,
     /// Dropped when the thread ends; the VM waits for all of them.
     pub(crate) alive: Sender<()>,
+    /// Set when the kernel says a caught signal is due.
+    signal_due: std::cell::Cell<bool>,
 }
 
 impl GuestCtx {
@@ -84,11 +89,23 @@ impl GuestCtx {
             return Err(Fault::Exit(GuestExit::Signaled(signal::SIGKILL)));
         }
         match self.link.replies.recv() {
-            Ok(Reply::Done(r)) => r.map_err(Fault::Errno),
+            Ok(Reply::Done { result, signal }) => {
+                self.signal_due.set(self.signal_due.get() | signal);
+                result.map_err(Fault::Errno)
+            }
+            Ok(Reply::Restart) => {
+                self.signal_due.set(true);
+                Err(Fault::Restart)
+            }
             Ok(Reply::Killed(sig)) => Err(Fault::Exit(GuestExit::Signaled(sig))),
             Ok(Reply::Spawned(_)) => unreachable!("only spawn_call receives Spawned"),
             Err(_) => Err(Fault::Exit(GuestExit::Signaled(signal::SIGKILL))),
         }
+    }
+
+    /// Whether a caught signal may be due; clears the flag.
+    pub(crate) fn take_signal_flag(&self) -> bool {
+        self.signal_due.replace(false)
     }
 
     /// The `Spawn` RPC, whose reply carries the child's link.
@@ -105,8 +122,14 @@ impl GuestCtx {
         }
         match self.link.replies.recv() {
             Ok(Reply::Spawned(link)) => Ok(link),
-            Ok(Reply::Done(Err(e))) => Err(Fault::Errno(e)),
-            Ok(Reply::Done(Ok(_))) => Err(Fault::Errno(Errno::EIO)),
+            Ok(Reply::Done { result, signal }) => {
+                self.signal_due.set(self.signal_due.get() | signal);
+                Err(Fault::Errno(result.err().unwrap_or(Errno::EIO)))
+            }
+            Ok(Reply::Restart) => {
+                self.signal_due.set(true);
+                Err(Fault::Restart)
+            }
             Ok(Reply::Killed(sig)) => Err(Fault::Exit(GuestExit::Signaled(sig))),
             Err(_) => Err(Fault::Exit(GuestExit::Signaled(signal::SIGKILL))),
         }
@@ -136,6 +159,7 @@ pub(crate) fn start(
         limits: limits.build(),
         started: Instant::now(),
         alive,
+        signal_due: std::cell::Cell::new(false),
     };
     std::thread::Builder::new()
         .name(name)

@@ -69,7 +69,10 @@ pub struct GuestLink {
 
 /// Answers to a call.
 pub enum Reply {
-    Done(KResult<Ret>),
+    /// The call's result; `signal` says a caught signal is due.
+    Done { result: KResult<Ret>, signal: bool },
+    /// A signal interrupted the call; run the handlers, then call again.
+    Restart,
     /// The process was killed by this signal; the guest must unwind.
     Killed(i32),
     /// `Spawn` succeeded: the child's link.
@@ -236,7 +239,10 @@ impl Service {
                     Err(Errno::EINTR) if self.killed(pid).is_some() => {
                         Reply::Killed(self.killed(pid).unwrap())
                     }
-                    r => Reply::Done(r),
+                    result => Reply::Done {
+                        result,
+                        signal: self.kernel.signal_due(pid),
+                    },
                 };
                 self.reply(pid, reply);
                 if is_exit {
@@ -370,6 +376,21 @@ impl Service {
             }
             Action::Exited { pid, status } => {
                 let _ = self.events.send(VmEvent::Exited { pid, status });
+            }
+            Action::Interrupt { pid } => {
+                let Some(id) = self.procs.get(&pid).and_then(|p| p.parked) else {
+                    // Running: the handler runs at its next kernel call.
+                    return;
+                };
+                let Some(p) = self.unpark(id) else { return };
+                let reply = match self.kernel.interrupted(pid, &p.call) {
+                    None => Reply::Restart,
+                    Some(result) => Reply::Done {
+                        result,
+                        signal: true,
+                    },
+                };
+                self.reply(pid, reply);
             }
             Action::StdinCredit => {
                 if let Some(c) = &self.stdin_credit {

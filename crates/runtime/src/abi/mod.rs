@@ -40,13 +40,54 @@ pub(crate) fn split<'a>(
     Ok((GuestMem::new(data), ctx))
 }
 
-/// Turns a host call's result into its errno return, or unwinds the guest.
-pub(crate) fn finish(r: AbiResult<()>) -> wasmtime::Result<i32> {
-    match r {
-        Ok(()) => Ok(0),
-        Err(Fault::Errno(e)) => Ok(i32::from(errno::to_wasi(e))),
-        Err(Fault::Exit(x)) => Err(x.into()),
+/// Runs one host call: its body, then the handlers of any signals that
+/// became due (a kernel-call boundary), then its errno return. A call that a
+/// signal interrupted under SA_RESTART runs again after the handlers.
+pub(crate) fn run(
+    c: &mut Caller<'_, GuestCtx>,
+    mut body: impl FnMut(&mut Caller<'_, GuestCtx>) -> AbiResult<()>,
+) -> wasmtime::Result<i32> {
+    loop {
+        let r = body(c);
+        deliver_signals(c)?;
+        return match r {
+            Err(Fault::Restart) => continue,
+            Ok(()) => Ok(0),
+            Err(Fault::Errno(e)) => Ok(i32::from(errno::to_wasi(e))),
+            Err(Fault::Exit(x)) => Err(x.into()),
+        };
     }
+}
+
+/// The export of the SDK's startup code that runs a caught signal's
+/// handler inside the guest.
+const TRAMPOLINE: &str = "__sidecar_signal_trampoline";
+
+/// Runs the handler of every caught signal that is due.
+fn deliver_signals(c: &mut Caller<'_, GuestCtx>) -> wasmtime::Result<()> {
+    while c.data().take_signal_flag() {
+        let next = match c.data().call(sidecar_kernel::Syscall::SigNext) {
+            Ok(sidecar_kernel::Ret::SigDeliver(n)) => n,
+            Err(Fault::Exit(x)) => return Err(x.into()),
+            _ => None,
+        };
+        let Some((sig, restore)) = next else { break };
+        let handler = c
+            .get_export(TRAMPOLINE)
+            .and_then(|e| e.into_func())
+            .and_then(|f| f.typed::<i32, ()>(&*c).ok());
+        match handler {
+            Some(f) => f.call(&mut *c, sig)?,
+            None => tracing::warn!("guest has no {TRAMPOLINE}; signal {sig} dropped"),
+        }
+        if let Err(Fault::Exit(x)) = c
+            .data()
+            .call(sidecar_kernel::Syscall::SigReturn { mask: restore })
+        {
+            return Err(x.into());
+        }
+    }
+    Ok(())
 }
 
 /// Unpacks the one `Ret` variant a call can produce.

@@ -7,7 +7,7 @@ use sidecar_kernel::{Errno, Ret, Syscall};
 use wasmtime::{Caller, Linker};
 
 use super::mem::{iov_total, GuestMem};
-use super::{expect_ret, finish, split};
+use super::{expect_ret, run, split};
 use crate::guest::{AbiResult, GuestCtx};
 
 const N: &str = "host_net";
@@ -56,20 +56,20 @@ fn unit(c: &mut C<'_>, call: Syscall) -> AbiResult<()> {
 
 pub fn add(l: &mut Linker<GuestCtx>) -> wasmtime::Result<()> {
     l.func_wrap(N, "socket", |mut c: C<'_>, domain: i32, ty: i32, protocol: i32, out: u32| {
-        finish((|| {
-            let (mut m, ctx) = split(&mut c)?;
+        run(&mut c, |c| {
+            let (mut m, ctx) = split(c)?;
             m.slice(out, 4)?;
             let fd = expect_ret!(ctx.call(Syscall::Socket { domain, ty, protocol })?, Ret::Fd(fd) => fd);
             m.write_u32(out, fd as u32)?;
             Ok(())
-        })())
+        })
     })?;
     l.func_wrap(
         N,
         "socketpair",
         |mut c: C<'_>, domain: i32, ty: i32, protocol: i32, out: u32| {
-            finish((|| {
-                let (mut m, ctx) = split(&mut c)?;
+            run(&mut c, |c| {
+                let (mut m, ctx) = split(c)?;
                 m.slice(out, 8)?;
                 let call = Syscall::SocketPair {
                     domain,
@@ -80,26 +80,26 @@ pub fn add(l: &mut Linker<GuestCtx>) -> wasmtime::Result<()> {
                 m.write_u32(out, a as u32)?;
                 m.write_u32(out + 4, b as u32)?;
                 Ok(())
-            })())
+            })
         },
     )?;
     l.func_wrap(N, "bind", |mut c: C<'_>, fd: i32, addr: u32, len: u32| {
-        finish((|| {
-            let (m, ctx) = split(&mut c)?;
+        run(&mut c, |c| {
+            let (m, ctx) = split(c)?;
             let addr = m.copy_in(addr, len)?;
             ctx.call(Syscall::Bind { fd, addr })?;
             Ok(())
-        })())
+        })
     })?;
     l.func_wrap(N, "listen", |mut c: C<'_>, fd: i32, backlog: i32| {
-        finish(unit(&mut c, Syscall::Listen { fd, backlog }))
+        run(&mut c, |c| unit(c, Syscall::Listen { fd, backlog }))
     })?;
     l.func_wrap(
         N,
         "accept4",
         |mut c: C<'_>, fd: i32, flags: u32, addr: u32, cap: u32, len_out: u32, out: u32| {
-            finish((|| {
-                let (mut m, ctx) = split(&mut c)?;
+            run(&mut c, |c| {
+                let (mut m, ctx) = split(c)?;
                 m.slice(out, 4)?;
                 m.slice(addr, cap)?;
                 if len_out != 0 {
@@ -110,19 +110,19 @@ pub fn add(l: &mut Linker<GuestCtx>) -> wasmtime::Result<()> {
                 put_addr(&mut m, &peer, addr, cap, len_out)?;
                 m.write_u32(out, fd as u32)?;
                 Ok(())
-            })())
+            })
         },
     )?;
     l.func_wrap(
         N,
         "connect",
         |mut c: C<'_>, fd: i32, addr: u32, len: u32| {
-            finish((|| {
-                let (m, ctx) = split(&mut c)?;
+            run(&mut c, |c| {
+                let (m, ctx) = split(c)?;
                 let addr = m.copy_in(addr, len)?;
                 ctx.call(Syscall::Connect { fd, addr })?;
                 Ok(())
-            })())
+            })
         },
     )?;
     l.func_wrap(
@@ -138,8 +138,8 @@ pub fn add(l: &mut Linker<GuestCtx>) -> wasmtime::Result<()> {
          addr: u32,
          alen: u32,
          out: u32| {
-            finish((|| {
-                let (mut m, ctx) = split(&mut c)?;
+            run(&mut c, |c| {
+                let (mut m, ctx) = split(c)?;
                 m.slice(out, 4)?;
                 let iovs = m.iovecs(iovs, niovs)?;
                 let data = m.gather(&iovs)?;
@@ -164,7 +164,7 @@ pub fn add(l: &mut Linker<GuestCtx>) -> wasmtime::Result<()> {
                 let n = expect_ret!(ctx.call(call)?, Ret::Size(n) => n);
                 m.write_u32(out, n as u32)?;
                 Ok(())
-            })())
+            })
         },
     )?;
     l.func_wrap(
@@ -180,8 +180,8 @@ pub fn add(l: &mut Linker<GuestCtx>) -> wasmtime::Result<()> {
          addr: u32,
          acap: u32,
          result: u32| {
-            finish((|| {
-                let (mut m, ctx) = split(&mut c)?;
+            run(&mut c, |c| {
+                let (mut m, ctx) = split(c)?;
                 m.slice(result, 16)?;
                 m.slice(fdsp, fds_cap.checked_mul(4).ok_or(Errno::EFAULT)?)?;
                 m.slice(addr, acap)?;
@@ -214,25 +214,25 @@ pub fn add(l: &mut Linker<GuestCtx>) -> wasmtime::Result<()> {
                 m.write_u32(result + 8, from.len() as u32)?;
                 m.write_u32(result + 12, mflags)?;
                 Ok(())
-            })())
+            })
         },
     )?;
     l.func_wrap(N, "shutdown", |mut c: C<'_>, fd: i32, how: i32| {
-        finish(unit(&mut c, Syscall::Shutdown { fd, how }))
+        run(&mut c, |c| unit(c, Syscall::Shutdown { fd, how }))
     })?;
     for (name, peer) in [("getsockname", false), ("getpeername", true)] {
         l.func_wrap(
             N,
             name,
             move |mut c: C<'_>, fd: i32, addr: u32, cap: u32, len_out: u32| {
-                finish((|| {
-                    let (mut m, ctx) = split(&mut c)?;
+                run(&mut c, |c| {
+                    let (mut m, ctx) = split(c)?;
                     m.slice(addr, cap)?;
                     m.slice(len_out, 4)?;
                     let raw =
                         expect_ret!(ctx.call(Syscall::SockName { fd, peer })?, Ret::Bytes(b) => b);
                     put_addr(&mut m, &raw, addr, cap, len_out)
-                })())
+                })
             },
         )?;
     }
@@ -240,8 +240,8 @@ pub fn add(l: &mut Linker<GuestCtx>) -> wasmtime::Result<()> {
         N,
         "getsockopt",
         |mut c: C<'_>, fd: i32, level: i32, name: i32, val: u32, cap: u32, len_out: u32| {
-            finish((|| {
-                let (mut m, ctx) = split(&mut c)?;
+            run(&mut c, |c| {
+                let (mut m, ctx) = split(c)?;
                 m.slice(val, cap)?;
                 m.slice(len_out, 4)?;
                 let opt = expect_ret!(ctx.call(Syscall::GetSockOpt { fd, level, name })?, Ret::SockOpt(o) => o);
@@ -256,15 +256,15 @@ pub fn add(l: &mut Linker<GuestCtx>) -> wasmtime::Result<()> {
                 m.copy_out(val, &bytes[..n])?;
                 m.write_u32(len_out, n as u32)?;
                 Ok(())
-            })())
+            })
         },
     )?;
     l.func_wrap(
         N,
         "setsockopt",
         |mut c: C<'_>, fd: i32, level: i32, name: i32, val: u32, len: u32| {
-            finish((|| {
-                let (m, ctx) = split(&mut c)?;
+            run(&mut c, |c| {
+                let (m, ctx) = split(c)?;
                 let value = m.copy_in(val, len)?;
                 ctx.call(Syscall::SetSockOpt {
                     fd,
@@ -273,12 +273,12 @@ pub fn add(l: &mut Linker<GuestCtx>) -> wasmtime::Result<()> {
                     value,
                 })?;
                 Ok(())
-            })())
+            })
         },
     )?;
     l.func_wrap(N, "poll", |mut c: C<'_>, fds: u32, nfds: u32, timeout: i32, out: u32| {
-        finish((|| {
-            let (mut m, ctx) = split(&mut c)?;
+        run(&mut c, |c| {
+            let (mut m, ctx) = split(c)?;
             m.slice(out, 4)?;
             let raw = m.copy_in(fds, nfds.checked_mul(8).ok_or(Errno::EFAULT)?)?;
             let list: Vec<(i32, u16)> = raw
@@ -294,7 +294,7 @@ pub fn add(l: &mut Linker<GuestCtx>) -> wasmtime::Result<()> {
             }
             m.write_u32(out, ready)?;
             Ok(())
-        })())
+        })
     })?;
     Ok(())
 }

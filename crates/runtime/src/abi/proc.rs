@@ -1,10 +1,11 @@
 //! `host_proc`: processes, pipes and fd duplication (see SPEC.md).
 
+use sidecar_kernel::signal::{Disposition, SigAction};
 use sidecar_kernel::syscall::{SpawnAction, SpawnAttr, SpawnRequest};
 use sidecar_kernel::{Errno, Ret, Syscall};
 use wasmtime::{Caller, Linker};
 
-use super::{expect_ret, finish, split};
+use super::{expect_ret, run, split};
 use crate::guest::{AbiResult, GuestCtx, GuestSpec};
 
 const P: &str = "host_proc";
@@ -26,6 +27,10 @@ pub const FUNCS: &[&str] = &[
     "dup3",
     "fcntl",
     "ioctl",
+    "sigaction",
+    "sigprocmask",
+    "sigpending",
+    "sigsuspend",
 ];
 
 type C<'a> = Caller<'a, GuestCtx>;
@@ -45,15 +50,14 @@ pub fn add(l: &mut Linker<GuestCtx>) -> wasmtime::Result<()> {
          nacts: u32,
          attr: u32,
          out: u32| {
-            finish(spawn(
-                &mut c,
-                [p, pl, av, avl, ev, evl, acts, nacts, attr, out],
-            ))
+            run(&mut c, |c| {
+                spawn(c, [p, pl, av, avl, ev, evl, acts, nacts, attr, out])
+            })
         },
     )?;
     l.func_wrap(P, "wait", |mut c: C<'_>, pid: i32, options: u32, status_out: u32, pid_out: u32| {
-        finish((|| {
-            let (mut m, ctx) = split(&mut c)?;
+        run(&mut c, |c| {
+            let (mut m, ctx) = split(c)?;
             let (pid, status) =
                 expect_ret!(ctx.call(Syscall::Wait { pid, options })?, Ret::Waited { pid, status } => (pid, status));
             if pid != 0 {
@@ -61,47 +65,47 @@ pub fn add(l: &mut Linker<GuestCtx>) -> wasmtime::Result<()> {
             }
             m.write_u32(pid_out, pid as u32)?;
             Ok(())
-        })())
+        })
     })?;
     l.func_wrap(P, "kill", |mut c: C<'_>, pid: i32, sig: i32| {
-        finish((|| {
-            let (_, ctx) = split(&mut c)?;
+        run(&mut c, |c| {
+            let (_, ctx) = split(c)?;
             ctx.call(Syscall::Kill { pid, sig })?;
             Ok(())
-        })())
+        })
     })?;
     l.func_wrap(P, "getpid", |c: C<'_>| -> i32 { c.data().pid })?;
     l.func_wrap(P, "getppid", |mut c: C<'_>| -> wasmtime::Result<i32> {
         let mut ppid = 0;
-        let r = (|| {
-            let (_, ctx) = split(&mut c)?;
+        run(&mut c, |c| {
+            let (_, ctx) = split(c)?;
             ppid = expect_ret!(ctx.call(Syscall::GetPpid)?, Ret::Pid(p) => p);
             Ok(())
-        })();
-        finish(r).map(|_| ppid)
+        })
+        .map(|_| ppid)
     })?;
     l.func_wrap(P, "getpgid", |mut c: C<'_>, pid: i32, out: u32| {
-        finish(pid_query(&mut c, Syscall::GetPgid { pid }, out))
+        run(&mut c, |c| pid_query(c, Syscall::GetPgid { pid }, out))
     })?;
     l.func_wrap(P, "getsid", |mut c: C<'_>, pid: i32, out: u32| {
-        finish(pid_query(&mut c, Syscall::GetSid { pid }, out))
+        run(&mut c, |c| pid_query(c, Syscall::GetSid { pid }, out))
     })?;
     l.func_wrap(P, "setsid", |mut c: C<'_>, out: u32| {
-        finish(pid_query(&mut c, Syscall::SetSid, out))
+        run(&mut c, |c| pid_query(c, Syscall::SetSid, out))
     })?;
     l.func_wrap(P, "setpgid", |mut c: C<'_>, pid: i32, pgid: i32| {
-        finish((|| {
-            let (_, ctx) = split(&mut c)?;
+        run(&mut c, |c| {
+            let (_, ctx) = split(c)?;
             ctx.call(Syscall::SetPgid { pid, pgid })?;
             Ok(())
-        })())
+        })
     })?;
     l.func_wrap(
         P,
         "initial_cwd",
         |mut c: C<'_>, buf: u32, len: u32, out: u32| {
-            finish((|| {
-                let (mut m, ctx) = split(&mut c)?;
+            run(&mut c, |c| {
+                let (mut m, ctx) = split(c)?;
                 let cwd = expect_ret!(ctx.call(Syscall::InitialCwd)?, Ret::Text(t) => t);
                 m.write_u32(out, cwd.len() as u32)?;
                 if cwd.len() > len as usize {
@@ -109,45 +113,45 @@ pub fn add(l: &mut Linker<GuestCtx>) -> wasmtime::Result<()> {
                 }
                 m.copy_out(buf, cwd.as_bytes())?;
                 Ok(())
-            })())
+            })
         },
     )?;
     l.func_wrap(P, "pipe2", |mut c: C<'_>, out: u32, flags: u32| {
-        finish((|| {
-            let (mut m, ctx) = split(&mut c)?;
+        run(&mut c, |c| {
+            let (mut m, ctx) = split(c)?;
             m.slice(out, 8)?;
             let (r, w) = expect_ret!(ctx.call(Syscall::Pipe2 { flags })?, Ret::Fds(r, w) => (r, w));
             m.write_u32(out, r as u32)?;
             m.write_u32(out + 4, w as u32)?;
             Ok(())
-        })())
+        })
     })?;
     l.func_wrap(P, "dup", |mut c: C<'_>, fd: i32, out: u32| {
-        finish(fd_query(&mut c, Syscall::Dup { fd }, out))
+        run(&mut c, |c| fd_query(c, Syscall::Dup { fd }, out))
     })?;
     l.func_wrap(P, "dup3", |mut c: C<'_>, old: i32, new: i32, flags: u32| {
-        finish((|| {
-            let (_, ctx) = split(&mut c)?;
+        run(&mut c, |c| {
+            let (_, ctx) = split(c)?;
             ctx.call(Syscall::Dup3 { old, new, flags })?;
             Ok(())
-        })())
+        })
     })?;
     l.func_wrap(
         P,
         "fcntl",
         |mut c: C<'_>, fd: i32, cmd: i32, arg: i32, out: u32| {
-            finish((|| {
-                let (mut m, ctx) = split(&mut c)?;
+            run(&mut c, |c| {
+                let (mut m, ctx) = split(c)?;
                 m.slice(out, 4)?;
                 let v = expect_ret!(ctx.call(Syscall::Fcntl { fd, cmd, arg })?, Ret::Int(v) => v);
                 m.write_u32(out, v as u32)?;
                 Ok(())
-            })())
+            })
         },
     )?;
     l.func_wrap(P, "ioctl", |mut c: C<'_>, fd: i32, request: u32, arg: u32| {
-        finish((|| {
-            let (mut m, ctx) = split(&mut c)?;
+        run(&mut c, |c| {
+            let (mut m, ctx) = split(c)?;
             const FIONREAD: u32 = 0x541B;
             const FIONBIO: u32 = 0x5421;
             let argval = match request {
@@ -163,7 +167,63 @@ pub fn add(l: &mut Linker<GuestCtx>) -> wasmtime::Result<()> {
                 m.write_u32(arg, v as u32)?;
             }
             Ok(())
-        })())
+        })
+    })?;
+    l.func_wrap(
+        P,
+        "sigaction",
+        |mut c: C<'_>, sig: i32, disposition: u32, flags: u32, mask: u64| {
+            run(&mut c, |c| {
+                let (_, ctx) = split(c)?;
+                let disposition = match disposition {
+                    0 => Disposition::Default,
+                    1 => Disposition::Ignore,
+                    2 => Disposition::Catch,
+                    _ => return Err(Errno::EINVAL.into()),
+                };
+                let action = SigAction {
+                    disposition,
+                    flags,
+                    mask,
+                };
+                ctx.call(Syscall::SigAction { sig, action })?;
+                Ok(())
+            })
+        },
+    )?;
+    l.func_wrap(
+        P,
+        "sigprocmask",
+        |mut c: C<'_>, how: i32, set: u64, old_out: u32| {
+            run(&mut c, |c| {
+                let (mut m, ctx) = split(c)?;
+                if old_out != 0 {
+                    m.slice(old_out, 8)?;
+                }
+                let old =
+                    expect_ret!(ctx.call(Syscall::SigProcMask { how, set })?, Ret::SigSet(s) => s);
+                if old_out != 0 {
+                    m.write_u64(old_out, old)?;
+                }
+                Ok(())
+            })
+        },
+    )?;
+    l.func_wrap(P, "sigpending", |mut c: C<'_>, out: u32| {
+        run(&mut c, |c| {
+            let (mut m, ctx) = split(c)?;
+            m.slice(out, 8)?;
+            let set = expect_ret!(ctx.call(Syscall::SigPending)?, Ret::SigSet(s) => s);
+            m.write_u64(out, set)?;
+            Ok(())
+        })
+    })?;
+    l.func_wrap(P, "sigsuspend", |mut c: C<'_>, mask: u64| {
+        run(&mut c, |c| {
+            let (_, ctx) = split(c)?;
+            ctx.call(Syscall::SigSuspend { mask })?;
+            Ok(())
+        })
     })?;
     Ok(())
 }
@@ -224,6 +284,9 @@ fn spawn(c: &mut C<'_>, a: [u32; 10]) -> AbiResult<()> {
         }
         if flags & 4 != 0 {
             attr.sigdefault = u64::from_le_bytes(r[16..24].try_into().unwrap());
+        }
+        if flags & 8 != 0 {
+            attr.sigmask = Some(u64::from_le_bytes(r[24..32].try_into().unwrap()));
         }
     }
     m.slice(out, 4)?;

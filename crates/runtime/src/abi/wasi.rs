@@ -10,7 +10,7 @@ use sidecar_kernel::{Errno, Ret, Syscall};
 use wasmtime::{Caller, Linker};
 
 use super::mem::iov_total;
-use super::{expect_ret, finish, split};
+use super::{expect_ret, run, split};
 use crate::guest::{AbiResult, Fault, GuestCtx, GuestExit};
 
 const W: &str = "wasi_snapshot_preview1";
@@ -201,105 +201,105 @@ type C<'a> = Caller<'a, GuestCtx>;
 
 pub fn add(l: &mut Linker<GuestCtx>) -> wasmtime::Result<()> {
     l.func_wrap(W, "args_sizes_get", |mut c: C<'_>, argc: u32, size: u32| {
-        finish((|| {
-            let (mut m, ctx) = split(&mut c)?;
+        run(&mut c, |c| {
+            let (mut m, ctx) = split(c)?;
             let total: usize = ctx.spec.args.iter().map(|a| a.len() + 1).sum();
             m.write_u32(argc, ctx.spec.args.len() as u32)?;
             m.write_u32(size, total as u32)?;
             Ok(())
-        })())
+        })
     })?;
     l.func_wrap(W, "args_get", |mut c: C<'_>, argv: u32, buf: u32| {
-        finish((|| {
-            let (mut m, ctx) = split(&mut c)?;
+        run(&mut c, |c| {
+            let (mut m, ctx) = split(c)?;
             write_strings(&mut m, &ctx.spec.args, argv, buf)
-        })())
+        })
     })?;
     l.func_wrap(
         W,
         "environ_sizes_get",
         |mut c: C<'_>, count: u32, size: u32| {
-            finish((|| {
-                let (mut m, ctx) = split(&mut c)?;
+            run(&mut c, |c| {
+                let (mut m, ctx) = split(c)?;
                 let total: usize = ctx.spec.env.iter().map(|a| a.len() + 1).sum();
                 m.write_u32(count, ctx.spec.env.len() as u32)?;
                 m.write_u32(size, total as u32)?;
                 Ok(())
-            })())
+            })
         },
     )?;
     l.func_wrap(W, "environ_get", |mut c: C<'_>, env: u32, buf: u32| {
-        finish((|| {
-            let (mut m, ctx) = split(&mut c)?;
+        run(&mut c, |c| {
+            let (mut m, ctx) = split(c)?;
             write_strings(&mut m, &ctx.spec.env, env, buf)
-        })())
+        })
     })?;
     l.func_wrap(W, "clock_res_get", |mut c: C<'_>, id: u32, out: u32| {
-        finish((|| {
-            let (mut m, _) = split(&mut c)?;
+        run(&mut c, |c| {
+            let (mut m, _) = split(c)?;
             if id > 3 {
                 return Err(Errno::EINVAL.into());
             }
             m.write_u64(out, 1)?;
             Ok(())
-        })())
+        })
     })?;
     l.func_wrap(
         W,
         "clock_time_get",
         |mut c: C<'_>, id: u32, _precision: u64, out: u32| {
-            finish((|| {
-                let (mut m, ctx) = split(&mut c)?;
+            run(&mut c, |c| {
+                let (mut m, ctx) = split(c)?;
                 let now = clock_now(ctx, id)?;
                 m.write_u64(out, now)?;
                 Ok(())
-            })())
+            })
         },
     )?;
     l.func_wrap(
         W,
         "fd_advise",
         |mut c: C<'_>, fd: i32, _off: u64, _len: u64, advice: u32| {
-            finish((|| {
+            run(&mut c, |c| {
                 if advice > 5 {
                     return Err(Errno::EINVAL.into());
                 }
-                let (_, ctx) = split(&mut c)?;
+                let (_, ctx) = split(c)?;
                 ctx.call(Syscall::Advise { fd })?;
                 Ok(())
-            })())
+            })
         },
     )?;
     l.func_wrap(
         W,
         "fd_allocate",
         |mut c: C<'_>, fd: i32, offset: u64, len: u64| {
-            finish((|| {
-                let (_, ctx) = split(&mut c)?;
+            run(&mut c, |c| {
+                let (_, ctx) = split(c)?;
                 ctx.call(Syscall::Allocate { fd, offset, len })?;
                 Ok(())
-            })())
+            })
         },
     )?;
     l.func_wrap(W, "fd_close", |mut c: C<'_>, fd: i32| {
-        finish((|| {
-            let (_, ctx) = split(&mut c)?;
+        run(&mut c, |c| {
+            let (_, ctx) = split(c)?;
             ctx.call(Syscall::Close { fd })?;
             Ok(())
-        })())
+        })
     })?;
     for name in ["fd_datasync", "fd_sync"] {
         l.func_wrap(W, name, |mut c: C<'_>, fd: i32| {
-            finish((|| {
-                let (_, ctx) = split(&mut c)?;
+            run(&mut c, |c| {
+                let (_, ctx) = split(c)?;
                 ctx.call(Syscall::Sync { fd })?;
                 Ok(())
-            })())
+            })
         })?;
     }
     l.func_wrap(W, "fd_fdstat_get", |mut c: C<'_>, fd: i32, out: u32| {
-        finish((|| {
-            let (mut m, ctx) = split(&mut c)?;
+        run(&mut c, |c| {
+            let (mut m, ctx) = split(c)?;
             let (ft, st) = expect_ret!(ctx.call(Syscall::FdStat { fd })?,
                 Ret::FdStat { file_type, status } => (file_type, status));
             let mut base = rights::ALL;
@@ -318,18 +318,18 @@ pub fn add(l: &mut Linker<GuestCtx>) -> wasmtime::Result<()> {
             b[16..24].copy_from_slice(&rights::ALL.to_le_bytes());
             m.copy_out(out, &b)?;
             Ok(())
-        })())
+        })
     })?;
     l.func_wrap(
         W,
         "fd_fdstat_set_flags",
         |mut c: C<'_>, fd: i32, flags: u32| {
-            finish((|| {
-                let (_, ctx) = split(&mut c)?;
+            run(&mut c, |c| {
+                let (_, ctx) = split(c)?;
                 let status = status_from_fdflags(flags as u16);
                 ctx.call(Syscall::FdSetStatus { fd, status })?;
                 Ok(())
-            })())
+            })
         },
     )?;
     // Rights only ever shrink and the kernel does not enforce them: accept.
@@ -337,49 +337,49 @@ pub fn add(l: &mut Linker<GuestCtx>) -> wasmtime::Result<()> {
         W,
         "fd_fdstat_set_rights",
         |mut c: C<'_>, fd: i32, _b: u64, _i: u64| {
-            finish((|| {
-                let (_, ctx) = split(&mut c)?;
+            run(&mut c, |c| {
+                let (_, ctx) = split(c)?;
                 ctx.call(Syscall::FdStat { fd })?;
                 Ok(())
-            })())
+            })
         },
     )?;
     l.func_wrap(W, "fd_filestat_get", |mut c: C<'_>, fd: i32, out: u32| {
-        finish((|| {
-            let (mut m, ctx) = split(&mut c)?;
+        run(&mut c, |c| {
+            let (mut m, ctx) = split(c)?;
             let st = expect_ret!(ctx.call(Syscall::FileStat { fd })?, Ret::Stat(s) => s);
             write_filestat(&mut m, out, &st)
-        })())
+        })
     })?;
     l.func_wrap(
         W,
         "fd_filestat_set_size",
         |mut c: C<'_>, fd: i32, size: u64| {
-            finish((|| {
-                let (_, ctx) = split(&mut c)?;
+            run(&mut c, |c| {
+                let (_, ctx) = split(c)?;
                 ctx.call(Syscall::SetSize { fd, size })?;
                 Ok(())
-            })())
+            })
         },
     )?;
     l.func_wrap(
         W,
         "fd_filestat_set_times",
         |mut c: C<'_>, fd: i32, atim: u64, mtim: u64, fst: u32| {
-            finish((|| {
-                let (_, ctx) = split(&mut c)?;
+            run(&mut c, |c| {
+                let (_, ctx) = split(c)?;
                 let (atime, mtime) = set_times(atim, mtim, fst as u16)?;
                 ctx.call(Syscall::SetTimes { fd, atime, mtime })?;
                 Ok(())
-            })())
+            })
         },
     )?;
     l.func_wrap(
         W,
         "fd_pread",
         |mut c: C<'_>, fd: i32, iovs: u32, n: u32, offset: u64, out: u32| {
-            finish((|| {
-                let (mut m, ctx) = split(&mut c)?;
+            run(&mut c, |c| {
+                let (mut m, ctx) = split(c)?;
                 m.slice(out, 4)?;
                 let iovs = m.iovecs(iovs, n)?;
                 let len = iov_total(&iovs).min(MAX_IO);
@@ -388,39 +388,39 @@ pub fn add(l: &mut Linker<GuestCtx>) -> wasmtime::Result<()> {
                 let n = m.scatter(&iovs, &data)?;
                 m.write_u32(out, n as u32)?;
                 Ok(())
-            })())
+            })
         },
     )?;
     l.func_wrap(W, "fd_prestat_get", |mut c: C<'_>, fd: i32, out: u32| {
-        finish((|| {
-            let (mut m, ctx) = split(&mut c)?;
+        run(&mut c, |c| {
+            let (mut m, ctx) = split(c)?;
             let name = expect_ret!(ctx.call(Syscall::Prestat { fd })?, Ret::Prestat(n) => n);
             m.write_u32(out, 0)?;
             m.write_u32(out + 4, name.len() as u32)?;
             Ok(())
-        })())
+        })
     })?;
     l.func_wrap(
         W,
         "fd_prestat_dir_name",
         |mut c: C<'_>, fd: i32, buf: u32, len: u32| {
-            finish((|| {
-                let (mut m, ctx) = split(&mut c)?;
+            run(&mut c, |c| {
+                let (mut m, ctx) = split(c)?;
                 let name = expect_ret!(ctx.call(Syscall::Prestat { fd })?, Ret::Prestat(n) => n);
                 if (len as usize) < name.len() {
                     return Err(Errno::ENAMETOOLONG.into());
                 }
                 m.copy_out(buf, name.as_bytes())?;
                 Ok(())
-            })())
+            })
         },
     )?;
     l.func_wrap(
         W,
         "fd_pwrite",
         |mut c: C<'_>, fd: i32, iovs: u32, n: u32, offset: u64, out: u32| {
-            finish((|| {
-                let (mut m, ctx) = split(&mut c)?;
+            run(&mut c, |c| {
+                let (mut m, ctx) = split(c)?;
                 m.slice(out, 4)?;
                 let iovs = m.iovecs(iovs, n)?;
                 let data = m.gather(&iovs)?;
@@ -428,15 +428,15 @@ pub fn add(l: &mut Linker<GuestCtx>) -> wasmtime::Result<()> {
                     expect_ret!(ctx.call(Syscall::Pwrite { fd, data, offset })?, Ret::Size(n) => n);
                 m.write_u32(out, n as u32)?;
                 Ok(())
-            })())
+            })
         },
     )?;
     l.func_wrap(
         W,
         "fd_read",
         |mut c: C<'_>, fd: i32, iovs: u32, n: u32, out: u32| {
-            finish((|| {
-                let (mut m, ctx) = split(&mut c)?;
+            run(&mut c, |c| {
+                let (mut m, ctx) = split(c)?;
                 m.slice(out, 4)?;
                 let iovs = m.iovecs(iovs, n)?;
                 let len = iov_total(&iovs).min(MAX_IO);
@@ -444,15 +444,15 @@ pub fn add(l: &mut Linker<GuestCtx>) -> wasmtime::Result<()> {
                 let n = m.scatter(&iovs, &data)?;
                 m.write_u32(out, n as u32)?;
                 Ok(())
-            })())
+            })
         },
     )?;
     l.func_wrap(
         W,
         "fd_readdir",
         |mut c: C<'_>, fd: i32, buf: u32, len: u32, cookie: u64, out: u32| {
-            finish((|| {
-                let (mut m, ctx) = split(&mut c)?;
+            run(&mut c, |c| {
+                let (mut m, ctx) = split(c)?;
                 m.slice(out, 4)?;
                 m.slice(buf, len)?;
                 let entries =
@@ -461,19 +461,19 @@ pub fn add(l: &mut Linker<GuestCtx>) -> wasmtime::Result<()> {
                 m.copy_out(buf, &packed)?;
                 m.write_u32(out, packed.len() as u32)?;
                 Ok(())
-            })())
+            })
         },
     )?;
     l.func_wrap(W, "fd_renumber", |mut c: C<'_>, from: i32, to: i32| {
-        finish((|| {
-            let (_, ctx) = split(&mut c)?;
+        run(&mut c, |c| {
+            let (_, ctx) = split(c)?;
             ctx.call(Syscall::Renumber { from, to })?;
             Ok(())
-        })())
+        })
     })?;
     l.func_wrap(W, "fd_seek", |mut c: C<'_>, fd: i32, offset: i64, whence: u32, out: u32| {
-        finish((|| {
-            let (mut m, ctx) = split(&mut c)?;
+        run(&mut c, |c| {
+            let (mut m, ctx) = split(c)?;
             let whence = match whence {
                 0 => Whence::Set,
                 1 => Whence::Cur,
@@ -483,11 +483,11 @@ pub fn add(l: &mut Linker<GuestCtx>) -> wasmtime::Result<()> {
             let pos = expect_ret!(ctx.call(Syscall::Seek { fd, offset, whence })?, Ret::Offset(o) => o);
             m.write_u64(out, pos)?;
             Ok(())
-        })())
+        })
     })?;
     l.func_wrap(W, "fd_tell", |mut c: C<'_>, fd: i32, out: u32| {
-        finish((|| {
-            let (mut m, ctx) = split(&mut c)?;
+        run(&mut c, |c| {
+            let (mut m, ctx) = split(c)?;
             let call = Syscall::Seek {
                 fd,
                 offset: 0,
@@ -496,14 +496,14 @@ pub fn add(l: &mut Linker<GuestCtx>) -> wasmtime::Result<()> {
             let pos = expect_ret!(ctx.call(call)?, Ret::Offset(o) => o);
             m.write_u64(out, pos)?;
             Ok(())
-        })())
+        })
     })?;
     l.func_wrap(
         W,
         "fd_write",
         |mut c: C<'_>, fd: i32, iovs: u32, n: u32, out: u32| {
-            finish((|| {
-                let (mut m, ctx) = split(&mut c)?;
+            run(&mut c, |c| {
+                let (mut m, ctx) = split(c)?;
                 m.slice(out, 4)?;
                 let iovs = m.iovecs(iovs, n)?;
                 let data = m.gather(&iovs)?;
@@ -511,27 +511,27 @@ pub fn add(l: &mut Linker<GuestCtx>) -> wasmtime::Result<()> {
                     expect_ret!(ctx.call(Syscall::Write { fd, data, done: 0 })?, Ret::Size(n) => n);
                 m.write_u32(out, n as u32)?;
                 Ok(())
-            })())
+            })
         },
     )?;
     l.func_wrap(
         W,
         "path_create_directory",
         |mut c: C<'_>, dirfd: i32, p: u32, pl: u32| {
-            finish((|| {
-                let (m, ctx) = split(&mut c)?;
+            run(&mut c, |c| {
+                let (m, ctx) = split(c)?;
                 let path = m.string(p, pl)?;
                 ctx.call(Syscall::PathMkdir { dirfd, path })?;
                 Ok(())
-            })())
+            })
         },
     )?;
     l.func_wrap(
         W,
         "path_filestat_get",
         |mut c: C<'_>, dirfd: i32, flags: u32, p: u32, pl: u32, out: u32| {
-            finish((|| {
-                let (mut m, ctx) = split(&mut c)?;
+            run(&mut c, |c| {
+                let (mut m, ctx) = split(c)?;
                 let path = m.string(p, pl)?;
                 let call = Syscall::PathStat {
                     dirfd,
@@ -540,15 +540,15 @@ pub fn add(l: &mut Linker<GuestCtx>) -> wasmtime::Result<()> {
                 };
                 let st = expect_ret!(ctx.call(call)?, Ret::Stat(s) => s);
                 write_filestat(&mut m, out, &st)
-            })())
+            })
         },
     )?;
     l.func_wrap(
         W,
         "path_filestat_set_times",
         |mut c: C<'_>, dirfd: i32, flags: u32, p: u32, pl: u32, atim: u64, mtim: u64, fst: u32| {
-            finish((|| {
-                let (m, ctx) = split(&mut c)?;
+            run(&mut c, |c| {
+                let (m, ctx) = split(c)?;
                 let path = m.string(p, pl)?;
                 let (atime, mtime) = set_times(atim, mtim, fst as u16)?;
                 let follow = flags & 1 != 0;
@@ -560,7 +560,7 @@ pub fn add(l: &mut Linker<GuestCtx>) -> wasmtime::Result<()> {
                     mtime,
                 })?;
                 Ok(())
-            })())
+            })
         },
     )?;
     l.func_wrap(
@@ -574,8 +574,8 @@ pub fn add(l: &mut Linker<GuestCtx>) -> wasmtime::Result<()> {
          new_dirfd: i32,
          np: u32,
          npl: u32| {
-            finish((|| {
-                let (m, ctx) = split(&mut c)?;
+            run(&mut c, |c| {
+                let (m, ctx) = split(c)?;
                 let path = m.string(p, pl)?;
                 let new_path = m.string(np, npl)?;
                 let follow = flags & 1 != 0;
@@ -587,7 +587,7 @@ pub fn add(l: &mut Linker<GuestCtx>) -> wasmtime::Result<()> {
                     new_path,
                 })?;
                 Ok(())
-            })())
+            })
         },
     )?;
     l.func_wrap(
@@ -603,8 +603,8 @@ pub fn add(l: &mut Linker<GuestCtx>) -> wasmtime::Result<()> {
          _inh: u64,
          fdf: u32,
          out: u32| {
-            finish((|| {
-                let (mut m, ctx) = split(&mut c)?;
+            run(&mut c, |c| {
+                let (mut m, ctx) = split(c)?;
                 m.slice(out, 4)?;
                 let path = m.string(p, pl)?;
                 let flags = OpenFlags {
@@ -628,42 +628,42 @@ pub fn add(l: &mut Linker<GuestCtx>) -> wasmtime::Result<()> {
                 let fd = expect_ret!(ctx.call(call)?, Ret::Fd(fd) => fd);
                 m.write_u32(out, fd as u32)?;
                 Ok(())
-            })())
+            })
         },
     )?;
     l.func_wrap(
         W,
         "path_readlink",
         |mut c: C<'_>, dirfd: i32, p: u32, pl: u32, buf: u32, len: u32, out: u32| {
-            finish((|| {
-                let (mut m, ctx) = split(&mut c)?;
+            run(&mut c, |c| {
+                let (mut m, ctx) = split(c)?;
                 let path = m.string(p, pl)?;
                 let target = expect_ret!(ctx.call(Syscall::PathReadlink { dirfd, path })?, Ret::Text(t) => t);
                 let n = target.len().min(len as usize);
                 m.copy_out(buf, &target.as_bytes()[..n])?;
                 m.write_u32(out, n as u32)?;
                 Ok(())
-            })())
+            })
         },
     )?;
     l.func_wrap(
         W,
         "path_remove_directory",
         |mut c: C<'_>, dirfd: i32, p: u32, pl: u32| {
-            finish((|| {
-                let (m, ctx) = split(&mut c)?;
+            run(&mut c, |c| {
+                let (m, ctx) = split(c)?;
                 let path = m.string(p, pl)?;
                 ctx.call(Syscall::PathRmdir { dirfd, path })?;
                 Ok(())
-            })())
+            })
         },
     )?;
     l.func_wrap(
         W,
         "path_rename",
         |mut c: C<'_>, dirfd: i32, p: u32, pl: u32, new_dirfd: i32, np: u32, npl: u32| {
-            finish((|| {
-                let (m, ctx) = split(&mut c)?;
+            run(&mut c, |c| {
+                let (m, ctx) = split(c)?;
                 let path = m.string(p, pl)?;
                 let new_path = m.string(np, npl)?;
                 ctx.call(Syscall::PathRename {
@@ -673,15 +673,15 @@ pub fn add(l: &mut Linker<GuestCtx>) -> wasmtime::Result<()> {
                     new_path,
                 })?;
                 Ok(())
-            })())
+            })
         },
     )?;
     l.func_wrap(
         W,
         "path_symlink",
         |mut c: C<'_>, tp: u32, tl: u32, dirfd: i32, p: u32, pl: u32| {
-            finish((|| {
-                let (m, ctx) = split(&mut c)?;
+            run(&mut c, |c| {
+                let (m, ctx) = split(c)?;
                 let target = m.string(tp, tl)?;
                 let path = m.string(p, pl)?;
                 ctx.call(Syscall::PathSymlink {
@@ -690,27 +690,27 @@ pub fn add(l: &mut Linker<GuestCtx>) -> wasmtime::Result<()> {
                     path,
                 })?;
                 Ok(())
-            })())
+            })
         },
     )?;
     l.func_wrap(
         W,
         "path_unlink_file",
         |mut c: C<'_>, dirfd: i32, p: u32, pl: u32| {
-            finish((|| {
-                let (m, ctx) = split(&mut c)?;
+            run(&mut c, |c| {
+                let (m, ctx) = split(c)?;
                 let path = m.string(p, pl)?;
                 ctx.call(Syscall::PathUnlink { dirfd, path })?;
                 Ok(())
-            })())
+            })
         },
     )?;
     l.func_wrap(
         W,
         "poll_oneoff",
         |mut c: C<'_>, input: u32, output: u32, nsubs: u32, out: u32| {
-            finish((|| {
-                let (mut m, ctx) = split(&mut c)?;
+            run(&mut c, |c| {
+                let (mut m, ctx) = split(c)?;
                 if nsubs == 0 {
                     return Err(Errno::EINVAL.into());
                 }
@@ -755,7 +755,7 @@ pub fn add(l: &mut Linker<GuestCtx>) -> wasmtime::Result<()> {
                 m.copy_out(output, &buf)?;
                 m.write_u32(out, events.len() as u32)?;
                 Ok(())
-            })())
+            })
         },
     )?;
     l.func_wrap(
@@ -766,51 +766,51 @@ pub fn add(l: &mut Linker<GuestCtx>) -> wasmtime::Result<()> {
         },
     )?;
     l.func_wrap(W, "proc_raise", |mut c: C<'_>, sig: u32| {
-        finish((|| {
-            let (_, ctx) = split(&mut c)?;
+        run(&mut c, |c| {
+            let (_, ctx) = split(c)?;
             let call = Syscall::Kill {
                 pid: ctx.pid,
                 sig: wasi_signal_to_linux(sig as u8),
             };
             ctx.call(call)?;
             Ok(())
-        })())
+        })
     })?;
     l.func_wrap(W, "sched_yield", |_c: C<'_>| -> i32 {
         std::thread::yield_now();
         0
     })?;
     l.func_wrap(W, "random_get", |mut c: C<'_>, buf: u32, len: u32| {
-        finish((|| {
-            let (mut m, _) = split(&mut c)?;
+        run(&mut c, |c| {
+            let (mut m, _) = split(c)?;
             let out = m.slice_mut(buf, len)?;
             getrandom::fill(out).map_err(|_| Fault::Errno(Errno::EIO))?;
             Ok(())
-        })())
+        })
     })?;
     // WASI's socket calls only apply to sockets, which the kernel does not
     // give out through WASI; every other fd is not a socket.
     l.func_wrap(
         W,
         "sock_accept",
-        |mut c: C<'_>, fd: i32, _flags: u32, _out: u32| finish(not_a_socket(&mut c, fd)),
+        |mut c: C<'_>, fd: i32, _flags: u32, _out: u32| run(&mut c, |c| not_a_socket(c, fd)),
     )?;
     l.func_wrap(
         W,
         "sock_recv",
         |mut c: C<'_>, fd: i32, _d: u32, _dl: u32, _f: u32, _o: u32, _of: u32| {
-            finish(not_a_socket(&mut c, fd))
+            run(&mut c, |c| not_a_socket(c, fd))
         },
     )?;
     l.func_wrap(
         W,
         "sock_send",
         |mut c: C<'_>, fd: i32, _d: u32, _dl: u32, _f: u32, _o: u32| {
-            finish(not_a_socket(&mut c, fd))
+            run(&mut c, |c| not_a_socket(c, fd))
         },
     )?;
     l.func_wrap(W, "sock_shutdown", |mut c: C<'_>, fd: i32, _how: u32| {
-        finish(not_a_socket(&mut c, fd))
+        run(&mut c, |c| not_a_socket(c, fd))
     })?;
     Ok(())
 }
