@@ -27,6 +27,26 @@ pid_t getsid(pid_t);
 #if defined(_XOPEN_SOURCE) || defined(_GNU_SOURCE) || defined(_BSD_SOURCE)
 pid_t setpgrp(void);
 #endif
+int pause(void);
+/* Declared only (wasi-libc hides them); not implemented yet, so calls fail
+ * at link time until the shim provides them. User and group ids: */
+uid_t getuid(void);
+uid_t geteuid(void);
+gid_t getgid(void);
+gid_t getegid(void);
+int setuid(uid_t);
+int setgid(gid_t);
+int seteuid(uid_t);
+int setegid(gid_t);
+/* fork/exec (portable code references them on paths sidecar guests avoid,
+ * e.g. the X server's Popen; posix_spawn is the supported way): */
+pid_t fork(void);
+int execve(const char *, char *const[], char *const[]);
+int execv(const char *, char *const[]);
+int execvp(const char *, char *const[]);
+int execl(const char *, const char *, ...);
+int execlp(const char *, const char *, ...);
+int execle(const char *, const char *, ...);
 #ifdef _GNU_SOURCE
 int pipe2(int[2], int);
 int dup3(int, int, int);
