@@ -58,6 +58,12 @@ fn spawn_actions() {
     differential_ok("spawn_actions", &[SELF]);
 }
 
+/// Handlers, masks, pending sets, SIGCHLD, EINTR and SA_RESTART, sigsuspend.
+#[test]
+fn signals() {
+    differential_ok("signals", &[SELF]);
+}
+
 /// A crashing child's output reaches its parent, then EOF, then a death by
 /// the signal Linux would give (abort -> SIGABRT, wild store -> SIGSEGV).
 #[test]
