@@ -147,6 +147,11 @@ pub trait FileDescription: Send + Sync + Debug + Any {
         None
     }
 
+    /// The terminal this description is a side of, if any.
+    fn is_tty(&self) -> Option<Arc<crate::pty::device::Pty>> {
+        None
+    }
+
     /// Bytes ready to read now (FIONREAD).
     fn bytes_readable(&self) -> KResult<usize> {
         Err(Errno::ENOTTY)

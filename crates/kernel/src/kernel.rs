@@ -13,6 +13,7 @@ use crate::file::{status, FileType, OpenFile};
 use crate::host::{HostOutput, HostStream};
 use crate::pipe::pipe;
 use crate::process::{Pid, ProcState, ProcessTable, WaitStatus};
+use crate::pty::device::{PtySlave, PtyTable, TtyEvent, TtyEvents};
 use crate::signal::{self, DefaultAction};
 use crate::syscall::*;
 use crate::vfs::{OpenFlags, Vfs};
@@ -79,6 +80,8 @@ pub struct Kernel {
     stdin: HostStdin,
     pub(crate) unix: crate::unix::Namespace,
     pub(crate) bridges: crate::unix::bridge::Bridges,
+    ptys: Arc<std::sync::Mutex<PtyTable>>,
+    tty_events: TtyEvents,
 }
 
 /// Host stdin, fed to guests through a pipe whose write end the kernel holds.
@@ -91,15 +94,30 @@ struct HostStdin {
 }
 
 impl Kernel {
-    pub fn new(vfs: Vfs) -> Kernel {
+    pub fn new(mut vfs: Vfs) -> Kernel {
+        let notifier = Notifier::new();
+        let ptys: Arc<std::sync::Mutex<PtyTable>> = Arc::default();
+        let tty_events: TtyEvents = Arc::default();
+        {
+            let (ptys, events, notifier) = (ptys.clone(), tty_events.clone(), notifier.clone());
+            vfs.register_device(
+                "ptmx",
+                Box::new(move || {
+                    let m = ptys.lock().unwrap().open_master(&notifier, &events);
+                    Ok(m as Arc<dyn crate::file::FileDescription>)
+                }),
+            );
+        }
         Kernel {
             vfs,
             procs: ProcessTable::new(),
-            notifier: Notifier::new(),
+            notifier,
             actions: Vec::new(),
             stdin: HostStdin::default(),
             unix: crate::unix::Namespace::default(),
             bridges: Default::default(),
+            ptys,
+            tty_events,
         }
     }
 
@@ -248,6 +266,44 @@ impl Kernel {
 
     /// Runs one attempt of `call` for `pid`.
     pub fn call(&mut self, pid: Pid, call: &mut Syscall) -> Outcome {
+        let outcome = self.call_once(pid, call);
+        self.drain_tty_events();
+        outcome
+    }
+
+    /// Delivers what terminals asked for during the last call.
+    fn drain_tty_events(&mut self) {
+        let events = std::mem::take(&mut *self.tty_events.lock().unwrap());
+        for ev in events {
+            match ev {
+                TtyEvent::Signal { pgrp, sig } => self.signal_group(pgrp, sig),
+                TtyEvent::Hangup { sid, pgrp } => {
+                    if let Some(g) = pgrp {
+                        self.signal_group(g, signal::SIGHUP);
+                        self.signal_group(g, signal::SIGCONT);
+                    }
+                    if self.procs.get(sid).is_some_and(|p| Some(p.pgid) != pgrp) {
+                        self.send_signal(sid, signal::SIGHUP);
+                        self.send_signal(sid, signal::SIGCONT);
+                    }
+                }
+            }
+        }
+    }
+
+    fn signal_group(&mut self, pgrp: Pid, sig: i32) {
+        let members: Vec<Pid> = self
+            .procs
+            .iter()
+            .filter(|p| p.pgid == pgrp)
+            .map(|p| p.pid)
+            .collect();
+        for pid in members {
+            self.send_signal(pid, sig);
+        }
+    }
+
+    fn call_once(&mut self, pid: Pid, call: &mut Syscall) -> Outcome {
         match self.procs.get(pid) {
             None => return Outcome::Ready(Err(Errno::ESRCH)),
             // A killed process may still report its exit, and nothing else.
@@ -261,7 +317,7 @@ impl Kernel {
         }
         use Syscall as S;
         match call {
-            S::Read { fd, len } => self.read(pid, *fd, *len),
+            S::Read { fd, len, timer } => self.read(pid, *fd, *len, timer),
             S::Pread { fd, len, offset } => {
                 let (len, offset) = (*len, *offset);
                 ready(
@@ -292,6 +348,7 @@ impl Kernel {
             S::FdStat { fd } => ready(self.file(pid, *fd), |f| Ret::FdStat {
                 file_type: f.desc.file_type(),
                 status: f.flags(),
+                tty: f.desc.is_tty().is_some(),
             }),
             S::FdSetStatus { fd, status } => {
                 let s = *status;
@@ -514,7 +571,19 @@ impl Kernel {
                 self.after_unblock(pid);
                 Outcome::Ready(Ok(Ret::Unit))
             }
-            S::Ioctl { fd, request, arg } => ready(self.ioctl(pid, *fd, *request, *arg), Ret::Int),
+            S::Ioctl {
+                fd,
+                request,
+                arg,
+                data,
+            } => match self.ioctl(pid, *fd, *request, *arg, data) {
+                Err(Errno::EAGAIN) => match self.file(pid, *fd) {
+                    // TCSETSW/TCSETSF wait for the output to drain.
+                    Ok(f) => Outcome::Block(f.desc.wait_keys()),
+                    Err(e) => Outcome::Ready(Err(e)),
+                },
+                r => ready(r, |(value, data)| Ret::Ioctl { value, data }),
+            },
             _ => self.net_call(pid, call),
         }
     }
@@ -554,13 +623,20 @@ impl Kernel {
         self.file(pid, dirfd)?.desc.dir_path().ok_or(Errno::ENOTDIR)
     }
 
-    fn read(&mut self, pid: Pid, fd: i32, len: usize) -> Outcome {
+    fn read(&mut self, pid: Pid, fd: i32, len: usize, timer: &mut Option<Instant>) -> Outcome {
         let f = match self.readable_file(pid, fd) {
             Ok(f) => f,
             Err(e) => return Outcome::Ready(Err(e)),
         };
         match f.desc.read(len) {
-            Err(Errno::EAGAIN) if !f.nonblocking() => Outcome::Block(f.desc.wait_keys()),
+            Err(Errno::EAGAIN) if !f.nonblocking() => {
+                if let Some(slave) = f.desc.as_any().downcast_ref::<PtySlave>() {
+                    if let Some(r) = tty_read_timer(slave, len, timer) {
+                        return Outcome::Ready(r.map(Ret::Bytes));
+                    }
+                }
+                Outcome::Block(f.desc.wait_keys())
+            }
             r => ready(r, Ret::Bytes),
         }
     }
@@ -616,7 +692,7 @@ impl Kernel {
         cloexec: bool,
     ) -> KResult<i32> {
         let base = self.base(pid, dirfd)?;
-        let desc = self.vfs.open(&base, path, flags, 0o666)?;
+        let desc = self.open_desc(pid, &base, path, flags, 0o666)?;
         let mut bits = status_bits & !(status::READ | status::WRITE);
         if flags.read {
             bits |= status::READ;
@@ -626,6 +702,30 @@ impl Kernel {
         }
         let file = OpenFile::new(desc, bits);
         self.fds_mut(pid).alloc(FdEntry::new(file, cloexec), 0)
+    }
+
+    /// Opens a path for `pid`: the VFS, except `/dev/pts/N`, which names a
+    /// pty slave. A session leader without a terminal that opens a slave
+    /// acquires it, as on Linux.
+    fn open_desc(
+        &mut self,
+        pid: Pid,
+        base: &str,
+        path: &str,
+        flags: OpenFlags,
+        mode: u32,
+    ) -> KResult<Arc<dyn crate::file::FileDescription>> {
+        let Some(index) = pts_index(base, path) else {
+            return self.vfs.open(base, path, flags, mode);
+        };
+        let pty = self.ptys.lock().unwrap().get(index).ok_or(Errno::ENOENT)?;
+        let slave = pty.open_slave()?;
+        let p = self.procs.get_mut(pid).unwrap();
+        if p.sid == pid && p.ctty.is_none() && pty.session().is_none() {
+            pty.attach(pid, p.pgid);
+            p.ctty = Some(pty);
+        }
+        Ok(slave)
     }
 
     fn poll(&mut self, pid: Pid, subs: &[PollSub]) -> Outcome {
@@ -729,23 +829,166 @@ impl Kernel {
         }
     }
 
-    fn ioctl(&mut self, pid: Pid, fd: i32, request: u32, arg: i32) -> KResult<i32> {
+    /// `ioctl(2)`: the fd-generic requests, then the terminal ones.
+    fn ioctl(
+        &mut self,
+        pid: Pid,
+        fd: i32,
+        request: u32,
+        arg: i32,
+        data: &[u8],
+    ) -> KResult<(i32, Vec<u8>)> {
+        use crate::pty::termios::{Termios, Winsize};
         const FIONREAD: u32 = 0x541B;
         const FIONBIO: u32 = 0x5421;
+        const TCGETS: u32 = 0x5401;
+        const TCSETS: u32 = 0x5402;
+        const TCSETSW: u32 = 0x5403;
+        const TCSETSF: u32 = 0x5404;
+        const TCSBRK: u32 = 0x5409;
+        const TCXONC: u32 = 0x540A;
+        const TCFLSH: u32 = 0x540B;
+        const TIOCSCTTY: u32 = 0x540E;
+        const TIOCGPGRP: u32 = 0x540F;
+        const TIOCSPGRP: u32 = 0x5410;
+        const TIOCOUTQ: u32 = 0x5411;
+        const TIOCGWINSZ: u32 = 0x5413;
+        const TIOCSWINSZ: u32 = 0x5414;
+        const TIOCNOTTY: u32 = 0x5422;
+        const TIOCGSID: u32 = 0x5429;
+        const TIOCGPTN: u32 = 0x8004_5430;
+        const TIOCSPTLCK: u32 = 0x4004_5431;
+        let int_in = || -> KResult<i32> {
+            let b: [u8; 4] = data
+                .get(..4)
+                .and_then(|b| b.try_into().ok())
+                .ok_or(Errno::EFAULT)?;
+            Ok(i32::from_le_bytes(b))
+        };
+        let int_out = |v: i32| Ok((0, v.to_le_bytes().to_vec()));
         let f = self.file(pid, fd)?;
         match request {
-            FIONREAD => f
-                .desc
-                .bytes_readable()
-                .map(|n| n.min(i32::MAX as usize) as i32),
+            FIONREAD => {
+                return int_out(f.desc.bytes_readable()?.min(i32::MAX as usize) as i32);
+            }
             FIONBIO => {
                 let st = f.flags();
-                f.set_status(if arg != 0 {
+                f.set_status(if int_in()? != 0 {
                     st | status::NONBLOCK
                 } else {
                     st & !status::NONBLOCK
                 });
-                Ok(0)
+                return Ok((0, Vec::new()));
+            }
+            _ => {}
+        }
+        let pty = f.desc.is_tty().ok_or(Errno::ENOTTY)?;
+        let is_master = f.desc.as_any().is::<crate::pty::device::PtyMaster>();
+        let me = self.procs.get(pid).unwrap();
+        let is_ctty = me.ctty.as_ref().is_some_and(|c| Arc::ptr_eq(c, &pty));
+        let (my_sid, my_pgid) = (me.sid, me.pgid);
+        match request {
+            TCGETS => Ok((0, pty.termios().to_bytes().to_vec())),
+            TCSETS | TCSETSW | TCSETSF => {
+                let raw: &[u8; Termios::SIZE] = data
+                    .get(..Termios::SIZE)
+                    .and_then(|b| b.try_into().ok())
+                    .ok_or(Errno::EFAULT)?;
+                if request != TCSETS && !pty.output_drained() {
+                    return Err(Errno::EAGAIN);
+                }
+                pty.set_termios(Termios::from_bytes(raw), request == TCSETSF);
+                Ok((0, Vec::new()))
+            }
+            TIOCGWINSZ => Ok((0, pty.winsize().to_bytes().to_vec())),
+            TIOCSWINSZ => {
+                let raw: &[u8; Winsize::SIZE] = data
+                    .get(..Winsize::SIZE)
+                    .and_then(|b| b.try_into().ok())
+                    .ok_or(Errno::EFAULT)?;
+                pty.set_winsize(Winsize::from_bytes(raw));
+                Ok((0, Vec::new()))
+            }
+            TIOCGPGRP => {
+                if !is_master && !is_ctty {
+                    return Err(Errno::ENOTTY);
+                }
+                int_out(pty.foreground().unwrap_or(0))
+            }
+            TIOCSPGRP => {
+                if !is_ctty {
+                    return Err(Errno::ENOTTY);
+                }
+                let pgrp = int_in()?;
+                if pgrp < 0 {
+                    return Err(Errno::EINVAL);
+                }
+                if !self.procs.iter().any(|p| p.pgid == pgrp && p.sid == my_sid) {
+                    return Err(Errno::EPERM);
+                }
+                pty.set_foreground(pgrp);
+                Ok((0, Vec::new()))
+            }
+            TIOCSCTTY => {
+                if is_ctty {
+                    return Ok((0, Vec::new()));
+                }
+                let me = self.procs.get(pid).unwrap();
+                if me.sid != pid || me.ctty.is_some() || pty.session().is_some() {
+                    return Err(Errno::EPERM);
+                }
+                pty.attach(pid, my_pgid);
+                self.procs.get_mut(pid).unwrap().ctty = Some(pty);
+                Ok((0, Vec::new()))
+            }
+            TIOCNOTTY => {
+                if !is_ctty {
+                    return Err(Errno::ENOTTY);
+                }
+                if my_sid == pid {
+                    if let Some(g) = pty.foreground() {
+                        self.signal_group(g, signal::SIGHUP);
+                        self.signal_group(g, signal::SIGCONT);
+                    }
+                    pty.detach();
+                    let members: Vec<Pid> = self
+                        .procs
+                        .iter()
+                        .filter(|p| p.sid == my_sid)
+                        .map(|p| p.pid)
+                        .collect();
+                    for m in members {
+                        self.procs.get_mut(m).unwrap().ctty = None;
+                    }
+                } else {
+                    self.procs.get_mut(pid).unwrap().ctty = None;
+                }
+                Ok((0, Vec::new()))
+            }
+            TIOCGSID => match pty.session() {
+                Some(sid) if is_master || is_ctty => int_out(sid),
+                _ => Err(Errno::ENOTTY),
+            },
+            TCFLSH => pty.flush(arg).map(|_| (0, Vec::new())),
+            TCXONC => pty.flow(arg).map(|_| (0, Vec::new())),
+            TCSBRK => {
+                if pty.output_drained() {
+                    Ok((0, Vec::new()))
+                } else {
+                    Err(Errno::EAGAIN)
+                }
+            }
+            TIOCOUTQ => int_out(if is_master {
+                pty.input_queued()
+            } else {
+                pty.output_queued()
+            } as i32),
+            // Linux answers this on masters; sidecar also on slaves, so that
+            // ttyname() can name /dev/pts/N without a stat of it.
+            TIOCGPTN => int_out(pty.index() as i32),
+            TIOCSPTLCK if is_master => {
+                pty.set_locked(int_in()? != 0);
+                Ok((0, Vec::new()))
             }
             _ => Err(Errno::ENOTTY),
         }
@@ -812,40 +1055,16 @@ impl Kernel {
 
     // ---- processes -------------------------------------------------------
 
+    /// `posix_spawn`: the child exists first with its attributes applied
+    /// (new session or group, signal state), then the file actions run in
+    /// its context, then close-on-exec fds close, as with fork + exec.
     fn spawn(&mut self, parent: Pid, req: &SpawnRequest) -> KResult<Pid> {
         let p = self.procs.get(parent).unwrap();
-        let mut cwd = match &req.attr.cwd {
+        let cwd = match &req.attr.cwd {
             Some(c) => self.vfs.resolve_dir(&p.cwd, c)?,
             None => p.cwd.clone(),
         };
-        let mut fds = p.fds.clone();
-        for action in &req.actions {
-            match action {
-                // Closing an fd that is not open is not an error (glibc, musl).
-                SpawnAction::Close(fd) => drop(fds.remove(*fd)),
-                SpawnAction::Dup2 { fd, newfd } => {
-                    let entry = fds.get(*fd)?.clone();
-                    if fd == newfd {
-                        fds.get_mut(*fd)?.cloexec = false;
-                    } else {
-                        fds.install(*newfd, FdEntry::new(entry.file, false))?;
-                    }
-                }
-                SpawnAction::Open {
-                    newfd,
-                    path,
-                    oflag,
-                    mode,
-                } => {
-                    let (flags, st) = open_flags(*oflag);
-                    let desc = self.vfs.open(&cwd, path, flags, *mode)?;
-                    let file = OpenFile::new(desc, st);
-                    fds.install(*newfd, FdEntry::new(file, false))?;
-                }
-                SpawnAction::Chdir(path) => cwd = self.vfs.resolve_dir(&cwd, path)?,
-            }
-        }
-        fds.close_on_exec();
+        let fds = p.fds.clone();
         let child = self
             .procs
             .create(parent, req.name.clone(), fds, cwd, &self.notifier);
@@ -861,10 +1080,58 @@ impl Kernel {
         if req.attr.setsid {
             c.sid = child;
             c.pgid = child;
+            c.ctty = None;
         } else if let Some(g) = req.attr.pgroup {
             c.pgid = if g == 0 { child } else { g };
         }
-        Ok(child)
+        match self.spawn_actions(child, &req.actions) {
+            Ok(()) => {
+                self.procs.get_mut(child).unwrap().fds.close_on_exec();
+                Ok(child)
+            }
+            Err(e) => {
+                // Never ran: no zombie, no SIGCHLD.
+                self.procs.remove(child);
+                Err(e)
+            }
+        }
+    }
+
+    fn spawn_actions(&mut self, child: Pid, actions: &[SpawnAction]) -> KResult<()> {
+        for action in actions {
+            match action {
+                // Closing an fd that is not open is not an error (glibc, musl).
+                SpawnAction::Close(fd) => drop(self.fds_mut(child).remove(*fd)),
+                SpawnAction::Dup2 { fd, newfd } => {
+                    let fds = self.fds_mut(child);
+                    let entry = fds.get(*fd)?.clone();
+                    if fd == newfd {
+                        fds.get_mut(*fd)?.cloexec = false;
+                    } else {
+                        fds.install(*newfd, FdEntry::new(entry.file, false))?;
+                    }
+                }
+                SpawnAction::Open {
+                    newfd,
+                    path,
+                    oflag,
+                    mode,
+                } => {
+                    let (flags, st) = open_flags(*oflag);
+                    let cwd = self.procs.get(child).unwrap().cwd.clone();
+                    let desc = self.open_desc(child, &cwd, path, flags, *mode)?;
+                    let file = OpenFile::new(desc, st);
+                    self.fds_mut(child)
+                        .install(*newfd, FdEntry::new(file, false))?;
+                }
+                SpawnAction::Chdir(path) => {
+                    let c = self.procs.get(child).unwrap();
+                    let cwd = self.vfs.resolve_dir(&c.cwd, path)?;
+                    self.procs.get_mut(child).unwrap().cwd = cwd;
+                }
+            }
+        }
+        Ok(())
     }
 
     fn wait(&mut self, pid: Pid, which: Pid, options: u32) -> Outcome {
@@ -1109,6 +1376,7 @@ impl Kernel {
         let p = self.procs.get_mut(pid).unwrap();
         p.sid = pid;
         p.pgid = pid;
+        p.ctty = None;
         Ok(pid)
     }
 
@@ -1205,6 +1473,63 @@ fn status_to_oflag(st: u32) -> u32 {
     o
 }
 
+/// The N of `/dev/pts/N`, if `path` (from `base`) names one. `/dev` is a
+/// device filesystem without links, so a lexical walk is exact.
+fn pts_index(base: &str, path: &str) -> Option<u32> {
+    let full = if path.starts_with('/') {
+        path.to_owned()
+    } else {
+        format!("{base}/{path}")
+    };
+    let mut parts: Vec<&str> = Vec::new();
+    for c in full.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    match parts.as_slice() {
+        ["dev", "pts", n] if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => {
+            n.parse().ok()
+        }
+        _ => None,
+    }
+}
+
+/// VMIN/VTIME for a blocked non-canonical tty read: `Some` result once the
+/// VTIME timer has run out (what is there, possibly nothing), `None` to keep
+/// waiting (arming the timer when it applies).
+fn tty_read_timer(
+    slave: &PtySlave,
+    len: usize,
+    timer: &mut Option<Instant>,
+) -> Option<KResult<Vec<u8>>> {
+    let pty = &slave.0;
+    if pty.termios().lflag(crate::pty::termios::ICANON) {
+        return None;
+    }
+    let (vmin, vtime) = pty.vmin_vtime();
+    if vtime == 0 {
+        return None;
+    }
+    // With VMIN > 0 the timer only starts once a byte has arrived.
+    if vmin > 0 && pty.input_queued() == 0 {
+        return None;
+    }
+    match *timer {
+        None => {
+            *timer =
+                Some(Instant::now() + std::time::Duration::from_millis(100 * u64::from(vtime)));
+            None
+        }
+        Some(t) if Instant::now() >= t => Some(pty.read_available(len)),
+        Some(_) => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1254,7 +1579,14 @@ mod tests {
     fn empty_pipe_read_blocks_until_a_write_notifies() {
         let (mut k, pid) = kernel();
         let (r, w) = fds(&mut k, pid);
-        let keys = match k.call(pid, &mut Syscall::Read { fd: r, len: 10 }) {
+        let keys = match k.call(
+            pid,
+            &mut Syscall::Read {
+                fd: r,
+                len: 10,
+                timer: None,
+            },
+        ) {
             Outcome::Block(keys) => keys,
             o => panic!("{o:?}"),
         };
@@ -1268,7 +1600,14 @@ mod tests {
         let woken = k.notifier().drain();
         assert!(keys.iter().all(|key| woken.contains(key)));
         assert_eq!(
-            done(k.call(pid, &mut Syscall::Read { fd: r, len: 10 })),
+            done(k.call(
+                pid,
+                &mut Syscall::Read {
+                    fd: r,
+                    len: 10,
+                    timer: None
+                }
+            )),
             Ret::Bytes(b"hi".to_vec())
         );
     }
@@ -1285,7 +1624,14 @@ mod tests {
                 arg: oflag::O_NONBLOCK as i32,
             },
         ));
-        let o = k.call(pid, &mut Syscall::Read { fd: r, len: 10 });
+        let o = k.call(
+            pid,
+            &mut Syscall::Read {
+                fd: r,
+                len: 10,
+                timer: None,
+            },
+        );
         assert!(matches!(o, Outcome::Ready(Err(Errno::EAGAIN))));
     }
 
@@ -1309,6 +1655,7 @@ mod tests {
             &mut Syscall::Read {
                 fd: r,
                 len: 1 << 20,
+                timer: None,
             },
         )) {
             total += b.len();
@@ -1366,11 +1713,25 @@ mod tests {
             },
         ));
         assert_eq!(
-            done(k.call(parent, &mut Syscall::Read { fd: r, len: 8 })),
+            done(k.call(
+                parent,
+                &mut Syscall::Read {
+                    fd: r,
+                    len: 8,
+                    timer: None
+                }
+            )),
             Ret::Bytes(b"x".to_vec())
         );
         assert_eq!(
-            done(k.call(parent, &mut Syscall::Read { fd: r, len: 8 })),
+            done(k.call(
+                parent,
+                &mut Syscall::Read {
+                    fd: r,
+                    len: 8,
+                    timer: None
+                }
+            )),
             Ret::Bytes(vec![])
         );
         assert_eq!(

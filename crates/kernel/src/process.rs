@@ -62,6 +62,8 @@ pub struct Process {
     /// Set once a fatal signal has been sent; the runtime unwinds the guest.
     pub killed: Option<i32>,
     pub sig: crate::signal::SigState,
+    /// The controlling terminal of the process's session.
+    pub ctty: Option<std::sync::Arc<crate::pty::device::Pty>>,
     /// Notified when a signal becomes deliverable (wakes `sigsuspend`).
     pub sig_events: WaitQueue,
 }
@@ -92,9 +94,9 @@ impl ProcessTable {
     ) -> Pid {
         let pid = self.next_pid;
         self.next_pid += 1;
-        let (pgid, sid, sig) = match self.procs.get(&ppid) {
-            Some(p) => (p.pgid, p.sid, p.sig.for_exec()),
-            None => (pid, pid, crate::signal::SigState::default()),
+        let (pgid, sid, sig, ctty) = match self.procs.get(&ppid) {
+            Some(p) => (p.pgid, p.sid, p.sig.for_exec(), p.ctty.clone()),
+            None => (pid, pid, crate::signal::SigState::default(), None),
         };
         self.procs.insert(
             pid,
@@ -111,6 +113,7 @@ impl ProcessTable {
                 killed: None,
                 sig,
                 sig_events: WaitQueue::new(notifier),
+                ctty,
             },
         );
         pid

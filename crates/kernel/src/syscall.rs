@@ -104,9 +104,11 @@ pub struct SpawnRequest {
 /// A call into the kernel. Fd and path arguments are the guest's.
 #[derive(Debug)]
 pub enum Syscall {
+    /// `timer`: when a non-canonical tty read with VTIME gives up.
     Read {
         fd: i32,
         len: usize,
+        timer: Option<Instant>,
     },
     Pread {
         fd: i32,
@@ -345,10 +347,13 @@ pub enum Syscall {
         fds: Vec<(i32, u16)>,
         deadline: Option<Instant>,
     },
+    /// `arg` is the request's value argument; `data` what a pointer
+    /// argument points to, for requests that read one.
     Ioctl {
         fd: i32,
         request: u32,
         arg: i32,
+        data: Vec<u8>,
     },
     /// Sets the disposition of `sig` (the handler itself lives in the guest).
     SigAction {
@@ -386,6 +391,7 @@ impl Syscall {
                 })
                 .min(),
             Syscall::PollFds { deadline, .. } => *deadline,
+            Syscall::Read { timer, .. } => *timer,
             _ => None,
         }
     }
@@ -404,6 +410,7 @@ pub enum Ret {
     FdStat {
         file_type: FileType,
         status: u32,
+        tty: bool,
     },
     Prestat(String),
     Entries(Vec<DirEntry>),
@@ -433,6 +440,11 @@ pub enum Ret {
     Revents(Vec<u16>),
     /// A signal set.
     SigSet(u64),
+    /// An ioctl's return value and what it writes through its pointer.
+    Ioctl {
+        value: i32,
+        data: Vec<u8>,
+    },
     /// The next handler to run: `(signal, mask to restore afterwards)`.
     SigDeliver(Option<(i32, u64)>),
 }

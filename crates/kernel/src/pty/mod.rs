@@ -1,2 +1,6 @@
+//! Pseudo-terminals: termios, the n_tty line discipline, and the pty
+//! device built from them.
+
+pub mod device;
 pub mod line_discipline;
 pub mod termios;
