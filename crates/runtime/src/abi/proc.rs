@@ -149,26 +149,46 @@ pub fn add(l: &mut Linker<GuestCtx>) -> wasmtime::Result<()> {
             })
         },
     )?;
-    l.func_wrap(P, "ioctl", |mut c: C<'_>, fd: i32, request: u32, arg: u32| {
-        run(&mut c, |c| {
-            let (mut m, ctx) = split(c)?;
-            const FIONREAD: u32 = 0x541B;
-            const FIONBIO: u32 = 0x5421;
-            let argval = match request {
-                FIONBIO => m.read_u32(arg)? as i32,
-                FIONREAD => {
-                    m.slice(arg, 4)?;
-                    0
+    l.func_wrap(
+        P,
+        "ioctl",
+        |mut c: C<'_>, fd: i32, request: u32, arg: u32| {
+            run(&mut c, |c| {
+                let (mut m, ctx) = split(c)?;
+                // How many bytes `arg` points to, read before and written after.
+                let (in_len, out_len): (u32, u32) = match request {
+                    0x5401 => (0, 60),                       // TCGETS
+                    0x5402..=0x5404 => (60, 0),              // TCSETS, TCSETSW, TCSETSF
+                    0x5413 => (0, 8),                        // TIOCGWINSZ
+                    0x5414 => (8, 0),                        // TIOCSWINSZ
+                    0x5410 | 0x5421 | 0x4004_5431 => (4, 0), // TIOCSPGRP, FIONBIO, TIOCSPTLCK
+                    // TIOCGPGRP, FIONREAD, TIOCOUTQ, TIOCGSID, TIOCGPTN
+                    0x540F | 0x541B | 0x5411 | 0x5429 | 0x8004_5430 => (0, 4),
+                    _ => (0, 0),
+                };
+                let data = if in_len > 0 {
+                    m.copy_in(arg, in_len)?
+                } else {
+                    Vec::new()
+                };
+                if out_len > 0 {
+                    m.slice(arg, out_len)?;
                 }
-                _ => 0,
-            };
-            let v = expect_ret!(ctx.call(Syscall::Ioctl { fd, request, arg: argval })?, Ret::Int(v) => v);
-            if request == FIONREAD {
-                m.write_u32(arg, v as u32)?;
-            }
-            Ok(())
-        })
-    })?;
+                let call = Syscall::Ioctl {
+                    fd,
+                    request,
+                    arg: arg as i32,
+                    data,
+                };
+                let out = expect_ret!(ctx.call(call)?, Ret::Ioctl { data, .. } => data);
+                if out_len > 0 {
+                    let n = out.len().min(out_len as usize);
+                    m.copy_out(arg, &out[..n])?;
+                }
+                Ok(())
+            })
+        },
+    )?;
     l.func_wrap(
         P,
         "sigaction",

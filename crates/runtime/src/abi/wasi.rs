@@ -71,6 +71,8 @@ const MAX_IO: usize = 4 << 20;
 
 mod rights {
     pub const FD_READ: u64 = 1 << 1;
+    pub const FD_SEEK: u64 = 1 << 2;
+    pub const FD_TELL: u64 = 1 << 5;
     pub const FD_WRITE: u64 = 1 << 6;
     pub const FD_READDIR: u64 = 1 << 14;
     pub const ALL: u64 = (1 << 30) - 1;
@@ -300,9 +302,13 @@ pub fn add(l: &mut Linker<GuestCtx>) -> wasmtime::Result<()> {
     l.func_wrap(W, "fd_fdstat_get", |mut c: C<'_>, fd: i32, out: u32| {
         run(&mut c, |c| {
             let (mut m, ctx) = split(c)?;
-            let (ft, st) = expect_ret!(ctx.call(Syscall::FdStat { fd })?,
-                Ret::FdStat { file_type, status } => (file_type, status));
+            let (ft, st, tty) = expect_ret!(ctx.call(Syscall::FdStat { fd })?,
+                Ret::FdStat { file_type, status, tty } => (file_type, status, tty));
             let mut base = rights::ALL;
+            // wasi-libc's isatty(): a character device that cannot seek.
+            if tty {
+                base &= !(rights::FD_SEEK | rights::FD_TELL);
+            }
             if ft != FileType::Directory {
                 if st & status::READ == 0 {
                     base &= !(rights::FD_READ | rights::FD_READDIR);
@@ -440,7 +446,7 @@ pub fn add(l: &mut Linker<GuestCtx>) -> wasmtime::Result<()> {
                 m.slice(out, 4)?;
                 let iovs = m.iovecs(iovs, n)?;
                 let len = iov_total(&iovs).min(MAX_IO);
-                let data = expect_ret!(ctx.call(Syscall::Read { fd, len })?, Ret::Bytes(b) => b);
+                let data = expect_ret!(ctx.call(Syscall::Read { fd, len, timer: None })?, Ret::Bytes(b) => b);
                 let n = m.scatter(&iovs, &data)?;
                 m.write_u32(out, n as u32)?;
                 Ok(())
