@@ -57,6 +57,9 @@ pub enum Stdio {
     /// A host file (not a VFS path); truncated for output.
     HostFile(std::path::PathBuf),
     Open(Arc<OpenFile>),
+    /// A new PTY whose slave is the guest's controlling terminal and whose
+    /// master is bridged to the host terminal.
+    Tty(crate::pty::termios::Winsize),
 }
 
 /// What the VM knows about a guest it starts.
@@ -137,18 +140,48 @@ impl Kernel {
         self.procs.live_count()
     }
 
-    /// Starts a process on behalf of the VM (parent pid 0).
-    pub fn create_process(&mut self, spec: InitSpec) -> KResult<Pid> {
+    /// Starts a process on behalf of the VM (parent pid 0). With a `Tty`
+    /// stdio it runs on a new PTY; the returned bridge carries its master.
+    pub fn create_process(
+        &mut self,
+        spec: InitSpec,
+    ) -> KResult<(Pid, Option<crate::unix::bridge::BridgeId>)> {
         let mut fds = FdTable::new();
+        let mut tty = None;
         for (fd, how) in spec.stdio.iter().enumerate() {
-            let file = self.stdio_file(fd, how)?;
+            let file = match how {
+                Stdio::Tty(size) => {
+                    let (slave, _) = tty.get_or_insert_with(|| {
+                        let master = self
+                            .ptys
+                            .lock()
+                            .unwrap()
+                            .open_master(&self.notifier, &self.tty_events);
+                        master.0.set_winsize(*size);
+                        master.0.set_locked(false);
+                        let slave = master
+                            .0
+                            .open_slave()
+                            .map(|s| OpenFile::new(s, status::READ | status::WRITE));
+                        (slave, master)
+                    });
+                    slave.clone()?
+                }
+                other => self.stdio_file(fd, other)?,
+            };
             fds.install(fd as i32, FdEntry::new(file, false))?;
         }
         self.install_root(&mut fds)?;
         self.vfs.resolve_dir("/", &spec.cwd)?;
-        Ok(self
+        let pid = self
             .procs
-            .create(0, spec.name, fds, spec.cwd, &self.notifier))
+            .create(0, spec.name, fds, spec.cwd, &self.notifier);
+        let bridge = tty.map(|(_, master)| {
+            master.0.attach(pid, pid);
+            self.procs.get_mut(pid).unwrap().ctty = Some(master.0.clone());
+            self.add_terminal_bridge(master)
+        });
+        Ok((pid, bridge))
     }
 
     fn install_root(&self, fds: &mut FdTable) -> KResult<()> {
@@ -199,6 +232,7 @@ impl Kernel {
                 }
                 self.stdin.reader.clone().unwrap()
             }
+            Stdio::Tty(_) => unreachable!("create_process handles terminals"),
             Stdio::HostFile(path) => {
                 let file = if out {
                     std::fs::File::create(path)
@@ -272,7 +306,7 @@ impl Kernel {
     }
 
     /// Delivers what terminals asked for during the last call.
-    fn drain_tty_events(&mut self) {
+    pub fn drain_tty_events(&mut self) {
         let events = std::mem::take(&mut *self.tty_events.lock().unwrap());
         for ev in events {
             match ev {
@@ -1545,7 +1579,7 @@ mod tests {
             cwd: "/".into(),
             stdio: [Stdio::Null, Stdio::Null, Stdio::Null],
         };
-        let pid = k.create_process(spec).unwrap();
+        let (pid, _) = k.create_process(spec).unwrap();
         (k, pid)
     }
 

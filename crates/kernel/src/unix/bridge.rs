@@ -24,9 +24,50 @@ pub type BridgeId = u64;
 /// Largest chunk handed to the host at once.
 const CHUNK: usize = 64 * 1024;
 
+/// The guest-side end a bridge pumps: a stream socket, or the master of
+/// the PTY a guest runs on (host terminal attach).
+#[derive(Debug)]
+pub enum Endpoint {
+    Socket(Arc<UnixSocket>),
+    Terminal(Arc<crate::pty::device::PtyMaster>),
+}
+
+impl Endpoint {
+    fn send(&self, data: &[u8]) -> KResult<usize> {
+        match self {
+            Endpoint::Socket(s) => s.send_stream(data, Vec::new()),
+            Endpoint::Terminal(m) => m.write(data, false),
+        }
+    }
+
+    /// `Ok(empty)` is end of stream; a terminal ends when its slave closes.
+    fn recv(&self, len: usize) -> KResult<Vec<u8>> {
+        match self {
+            Endpoint::Socket(s) => s.recv_stream(len, false).map(|r| r.data),
+            Endpoint::Terminal(m) => match m.read(len) {
+                Err(Errno::EIO) => Ok(Vec::new()),
+                r => r,
+            },
+        }
+    }
+
+    fn shutdown_write(&self) {
+        if let Endpoint::Socket(s) = self {
+            let _ = s.shutdown(1);
+        }
+    }
+
+    fn wait_keys(&self) -> Vec<WaitKey> {
+        match self {
+            Endpoint::Socket(s) => s.wait_keys(),
+            Endpoint::Terminal(m) => m.wait_keys(),
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Bridge {
-    sock: Arc<UnixSocket>,
+    sock: Endpoint,
     to_guest: VecDeque<u8>,
     host_eof: bool,
     shut_sent: bool,
@@ -58,17 +99,37 @@ impl Kernel {
             .ok_or(Errno::ECONNREFUSED)?;
         let sock = UnixSocket::new(SockType::Stream, 0, &self.notifier);
         sock.connect_stream(&target, 0, &self.notifier)?;
-        Ok(self.add_bridge(sock))
+        Ok(self.add_bridge(Endpoint::Socket(sock)))
     }
 
-    fn add_bridge(&mut self, sock: Arc<UnixSocket>) -> BridgeId {
+    /// Bridges the master of a guest's terminal to the host.
+    pub(crate) fn add_terminal_bridge(
+        &mut self,
+        master: Arc<crate::pty::device::PtyMaster>,
+    ) -> BridgeId {
+        self.add_bridge(Endpoint::Terminal(master))
+    }
+
+    /// Sets the window size of a terminal bridge (host SIGWINCH).
+    pub fn bridge_resize(&mut self, id: BridgeId, size: crate::pty::termios::Winsize) {
+        if let Some(Bridge {
+            sock: Endpoint::Terminal(m),
+            ..
+        }) = self.bridges.bridges.get(&id)
+        {
+            m.0.set_winsize(size);
+        }
+        self.drain_tty_events();
+    }
+
+    fn add_bridge(&mut self, sock: Endpoint) -> BridgeId {
         let id = self.new_bridge(sock);
         self.pump_bridge(id);
         id
     }
 
     /// Registers a bridge without moving data yet.
-    fn new_bridge(&mut self, sock: Arc<UnixSocket>) -> BridgeId {
+    fn new_bridge(&mut self, sock: Endpoint) -> BridgeId {
         let id = self.bridges.next;
         self.bridges.next += 1;
         self.bridges.bridges.insert(
@@ -148,7 +209,7 @@ impl Kernel {
         let had_data = !b.to_guest.is_empty();
         while !b.to_guest.is_empty() {
             let (front, _) = b.to_guest.as_slices();
-            match b.sock.send_stream(front, Vec::new()) {
+            match b.sock.send(front) {
                 Ok(n) => drop(b.to_guest.drain(..n)),
                 Err(Errno::EAGAIN) => break,
                 Err(_) => {
@@ -163,17 +224,17 @@ impl Kernel {
         }
         if b.to_guest.is_empty() && b.host_eof && !b.shut_sent {
             b.shut_sent = true;
-            let _ = b.sock.shutdown(1);
+            b.sock.shutdown_write();
         }
         if !b.awaiting_ack && !b.guest_eof_sent {
-            match b.sock.recv_stream(CHUNK, false) {
-                Ok(r) if r.data.is_empty() => {
+            match b.sock.recv(CHUNK) {
+                Ok(data) if data.is_empty() => {
                     b.guest_eof_sent = true;
                     self.actions.push(Action::BridgeEof { id });
                 }
-                Ok(r) => {
+                Ok(data) => {
                     b.awaiting_ack = true;
-                    self.actions.push(Action::BridgeData { id, data: r.data });
+                    self.actions.push(Action::BridgeData { id, data });
                 }
                 Err(Errno::EAGAIN) => {}
                 Err(_) => {
@@ -196,7 +257,7 @@ impl Kernel {
         }
         for (sock, host) in opened {
             // Announce the bridge before any of its data.
-            let id = self.new_bridge(sock);
+            let id = self.new_bridge(Endpoint::Socket(sock));
             self.actions.push(Action::BridgeOpen { id, host });
             self.pump_bridge(id);
         }
