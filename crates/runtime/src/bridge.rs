@@ -51,6 +51,23 @@ impl VmHandle {
         serve(self.tx.clone(), link, stream);
     }
 
+    /// Attaches a guest's terminal to host streams (normally the sidecar's
+    /// own stdin and stdout).
+    pub fn attach_terminal<R, W>(&self, link: BridgeLink, reader: R, writer: W)
+    where
+        R: Read + Send + 'static,
+        W: Write + Send + 'static,
+    {
+        serve_io(self.tx.clone(), link, reader, writer, |w| {
+            let _ = w.flush();
+        });
+    }
+
+    /// Forwards a host window size to a terminal bridge.
+    pub fn resize(&self, id: BridgeId, rows: u16, cols: u16) {
+        let _ = self.tx.send(Msg::BridgeResize { id, rows, cols });
+    }
+
     /// Publishes the guest listener at `guest` as a host socket at `host`.
     /// A stale socket file at `host` is replaced; anything else is an error.
     pub fn expose(&self, guest: String, host: PathBuf) -> std::io::Result<()> {
@@ -109,11 +126,28 @@ pub(crate) fn open_outlet(tx: Sender<Msg>, link: BridgeLink, host: String) {
 }
 
 fn serve(tx: Sender<Msg>, link: BridgeLink, stream: UnixStream) {
-    let id = link.id;
-    let (Ok(mut reader), mut writer) = (stream.try_clone(), stream) else {
-        let _ = tx.send(Msg::BridgeClose { id });
+    let Ok(reader) = stream.try_clone() else {
+        let _ = tx.send(Msg::BridgeClose { id: link.id });
         return;
     };
+    serve_io(tx, link, reader, stream, |w| {
+        let _ = w.shutdown(std::net::Shutdown::Write);
+    });
+}
+
+/// Copies host bytes from `reader` into the bridge and the bridge's guest
+/// bytes into `writer`; `at_eof` runs when the guest side has ended.
+pub(crate) fn serve_io<R, W>(
+    tx: Sender<Msg>,
+    link: BridgeLink,
+    mut reader: R,
+    mut writer: W,
+    at_eof: impl FnOnce(&mut W) + Send + 'static,
+) where
+    R: Read + Send + 'static,
+    W: Write + Send + 'static,
+{
+    let id = link.id;
     // The last of the two directions to finish closes the bridge.
     let open = Arc::new(AtomicUsize::new(2));
     let finish = {
@@ -154,13 +188,13 @@ fn serve(tx: Sender<Msg>, link: BridgeLink, stream: UnixStream) {
             for ev in events.iter() {
                 match ev {
                     BridgeEvent::Data(d) => {
-                        if writer.write_all(&d).is_err() {
+                        if writer.write_all(&d).and_then(|_| writer.flush()).is_err() {
                             break;
                         }
                         let _ = tx.send(Msg::BridgeAck { id });
                     }
                     BridgeEvent::Eof => {
-                        let _ = writer.shutdown(std::net::Shutdown::Write);
+                        at_eof(&mut writer);
                         break;
                     }
                 }

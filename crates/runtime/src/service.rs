@@ -32,7 +32,7 @@ pub enum Msg {
     /// Start a process for the VM.
     Start {
         spec: InitSpec,
-        reply: Sender<KResult<GuestLink>>,
+        reply: Sender<KResult<(GuestLink, Option<crate::bridge::BridgeLink>)>>,
     },
     /// Host stdin data; `None` is EOF.
     Stdin(Option<Vec<u8>>),
@@ -57,6 +57,12 @@ pub enum Msg {
     },
     /// Reply once every bridge has delivered its guest data to the host.
     Drain(Sender<()>),
+    /// A host terminal changed size.
+    BridgeResize {
+        id: BridgeId,
+        rows: u16,
+        cols: u16,
+    },
 }
 
 /// A guest thread's end of the RPC: its pid, its reply channel and the flag
@@ -176,7 +182,10 @@ impl Service {
         match msg {
             Msg::Call { pid, call } => self.attempt(pid, call),
             Msg::Start { spec, reply } => {
-                let r = self.kernel.create_process(spec).map(|pid| self.link(pid));
+                let r = self
+                    .kernel
+                    .create_process(spec)
+                    .map(|(pid, tty)| (self.link(pid), tty.map(|id| self.bridge_link(id))));
                 let _ = reply.send(r);
             }
             Msg::Stdin(data) => self.kernel.host_stdin(data),
@@ -200,6 +209,15 @@ impl Service {
                 self.kernel.bridge_close(id);
             }
             Msg::Drain(reply) => self.drain = Some(reply),
+            Msg::BridgeResize { id, rows, cols } => {
+                let size = sidecar_kernel::pty::termios::Winsize {
+                    rows,
+                    cols,
+                    xpixel: 0,
+                    ypixel: 0,
+                };
+                self.kernel.bridge_resize(id, size);
+            }
         }
     }
 
@@ -329,6 +347,8 @@ impl Service {
     /// Applies kernel actions and retries woken calls until nothing changes.
     fn settle(&mut self) {
         loop {
+            // Host input to a terminal (^C, a resize) raises signals too.
+            self.kernel.drain_tty_events();
             let actions = self.kernel.take_actions();
             let keys = self.kernel.notifier().drain();
             if actions.is_empty() && keys.is_empty() {

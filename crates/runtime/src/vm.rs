@@ -186,6 +186,17 @@ impl Vm {
             .guests
             .iter()
             .any(|g| matches!(g.stdio[0], Stdio::Inherit));
+        if cfg
+            .guests
+            .iter()
+            .filter(|g| g.stdio.iter().any(|s| matches!(s, Stdio::Tty(_))))
+            .count()
+            > 1
+        {
+            return Err(VmError::Engine(
+                "only one guest can have stdio = \"tty\"".into(),
+            ));
+        }
         let (credit_tx, credit_rx) = bounded(1);
         let service = Service::new(
             kernel,
@@ -210,6 +221,7 @@ impl Vm {
         let mut mains: HashMap<Pid, usize> = HashMap::new();
         let statuses: Vec<Option<WaitStatus>> = vec![None; cfg.guests.len()];
         let any_main = cfg.guests.iter().any(|g| g.main);
+        let mut terminal = None;
         for (i, (g, pre)) in cfg.guests.iter().zip(pres).enumerate() {
             let (reply, answer) = bounded(1);
             let spec = InitSpec {
@@ -222,10 +234,13 @@ impl Vm {
                 guest: g.spec.name.clone(),
                 what,
             };
-            let link = answer
+            let (link, tty) = answer
                 .recv()
                 .map_err(|_| start_err("kernel thread is gone".into()))?
                 .map_err(|e| start_err(format!("cannot set up the process: {e}")))?;
+            if let Some(t) = tty {
+                terminal = Some(t);
+            }
             let pid = link.pid;
             crate::guest::start(shared.clone(), pre, g.spec.clone(), link, alive_tx.clone())
                 .map_err(|e| start_err(format!("cannot start its thread: {e}")))?;
@@ -246,6 +261,7 @@ impl Vm {
             shared,
             mains,
             statuses,
+            terminal,
         };
         for l in &cfg.expose {
             vm.handle()
@@ -270,6 +286,7 @@ pub struct RunningVm {
     shared: Arc<Shared>,
     mains: HashMap<Pid, usize>,
     statuses: Vec<Option<WaitStatus>>,
+    terminal: Option<crate::bridge::BridgeLink>,
 }
 
 impl RunningVm {
@@ -278,6 +295,12 @@ impl RunningVm {
         crate::VmHandle {
             tx: self.tx.clone(),
         }
+    }
+
+    /// The bridge of the guest whose stdio is a terminal, to attach to the
+    /// host's (see `VmHandle::attach_terminal`).
+    pub fn take_terminal(&mut self) -> Option<crate::bridge::BridgeLink> {
+        self.terminal.take()
     }
 
     /// Waits for the main guests, stops the rest, and returns the exit code.
