@@ -14,6 +14,7 @@
 //! env = { LANG = "C" }
 //! cwd = "/"
 //! stdin = "null"             # "inherit" | "null" | { file = "host/path" }
+//! # stdio = "tty"            # instead: a PTY attached to the host terminal
 //! fuel = 1000000000          # or "unlimited"
 //! memory = 268435456         # bytes of linear memory
 //! main = true                # the VM ends when its main guests have exited
@@ -32,6 +33,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
+use sidecar_kernel::pty::termios::Winsize;
 use sidecar_kernel::Stdio;
 use sidecar_runtime::{
     Budget, GuestConfig, GuestSpec, ModuleSource, MountConfig, SocketLink, VmConfig,
@@ -91,6 +93,9 @@ pub struct GuestFile {
     pub env: BTreeMap<String, String>,
     #[serde(default)]
     pub cwd: Option<String>,
+    /// `"tty"`: run on a new PTY attached to the host terminal.
+    #[serde(default)]
+    pub stdio: Option<TtyStdio>,
     #[serde(default)]
     pub stdin: Option<StdioFile>,
     #[serde(default)]
@@ -135,6 +140,13 @@ impl<'de> Deserialize<'de> for Fuel {
         }
         d.deserialize_any(V)
     }
+}
+
+/// The only whole-stdio setting: a terminal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TtyStdio {
+    Tty,
 }
 
 /// `"inherit"`, `"null"` or `{ file = "path" }`.
@@ -197,7 +209,7 @@ pub fn parse(path: &Path, text: &str) -> anyhow::Result<VmFile> {
 
 /// Turns a parsed file into the runtime's configuration. Relative host paths
 /// are relative to the directory of the file.
-pub fn to_vm(path: &Path, file: VmFile) -> anyhow::Result<VmConfig> {
+pub fn to_vm(path: &Path, file: VmFile, tty_size: Option<(u16, u16)>) -> anyhow::Result<VmConfig> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let host = |p: &Path| {
         if p.is_absolute() {
@@ -265,11 +277,24 @@ pub fn to_vm(path: &Path, file: VmFile) -> anyhow::Result<VmConfig> {
             },
             wasm,
             cwd: g.cwd.clone().unwrap_or_else(|| "/".into()),
-            stdio: [
-                stdio(&g.stdin, Stdio::Null),
-                stdio(&g.stdout, Stdio::Inherit),
-                stdio(&g.stderr, Stdio::Inherit),
-            ],
+            stdio: match g.stdio {
+                Some(TtyStdio::Tty) => {
+                    if g.stdin.is_some() || g.stdout.is_some() || g.stderr.is_some() {
+                        bail!(
+                            "{}: field `guest[{i}].stdio`: \"tty\" cannot be combined with stdin/stdout/stderr",
+                            path.display()
+                        );
+                    }
+                    let (rows, cols) = tty_size.unwrap_or((24, 80));
+                    let size = Winsize { rows, cols, xpixel: 0, ypixel: 0 };
+                    [Stdio::Tty(size), Stdio::Tty(size), Stdio::Tty(size)]
+                }
+                None => [
+                    stdio(&g.stdin, Stdio::Null),
+                    stdio(&g.stdout, Stdio::Inherit),
+                    stdio(&g.stderr, Stdio::Inherit),
+                ],
+            },
             main: g.main,
         });
     }

@@ -1,6 +1,7 @@
 //! `sidecar`: run a VM of wasm guests on the sidecar kernel.
 
 mod config;
+mod terminal;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -71,12 +72,14 @@ fn main() -> ExitCode {
 }
 
 fn run(cmd: Command) -> anyhow::Result<i32> {
+    // Before the size is read, so no resize is missed.
+    let sizes = terminal::SizeWatch::start();
     let vm = match cmd {
         Command::Run { config: path } => {
             let text = std::fs::read_to_string(&path)
                 .with_context(|| format!("cannot read {}", path.display()))?;
             let file = config::parse(&path, &text)?;
-            config::to_vm(&path, file)?
+            config::to_vm(&path, file, sizes.size())?
         }
         Command::Exec {
             fuel,
@@ -116,5 +119,16 @@ fn run(cmd: Command) -> anyhow::Result<i32> {
             }
         }
     };
-    Ok(Vm::new(vm).run()?)
+    let mut vm = Vm::new(vm).start()?;
+    let mut raw = None;
+    if let Some(link) = vm.take_terminal() {
+        // ^C and friends then reach the guest's line discipline as bytes.
+        raw = terminal::RawMode::enter();
+        sizes.forward(vm.handle(), &link);
+        vm.handle()
+            .attach_terminal(link, std::io::stdin(), std::io::stdout());
+    }
+    let code = vm.wait()?;
+    drop(raw);
+    Ok(code)
 }
