@@ -76,30 +76,35 @@ pub struct GuestCtx {
 }
 
 impl GuestCtx {
-    /// One RPC to the kernel.
-    pub fn call(&self, call: Syscall) -> AbiResult<Ret> {
-        if self
-            .tx
+    /// One RPC to the kernel: its reply, with "killed" and "restart"
+    /// already turned into faults and a due signal noted.
+    fn rpc(&self, call: Syscall) -> AbiResult<Reply> {
+        let gone = || Fault::Exit(GuestExit::Signaled(signal::SIGKILL));
+        self.tx
             .send(Msg::Call {
                 pid: self.pid,
                 call,
             })
-            .is_err()
-        {
-            return Err(Fault::Exit(GuestExit::Signaled(signal::SIGKILL)));
-        }
-        match self.link.replies.recv() {
-            Ok(Reply::Done { result, signal }) => {
+            .map_err(|_| gone())?;
+        match self.link.replies.recv().map_err(|_| gone())? {
+            Reply::Done { result, signal } => {
                 self.signal_due.set(self.signal_due.get() | signal);
-                result.map_err(Fault::Errno)
+                Ok(Reply::Done { result, signal })
             }
-            Ok(Reply::Restart) => {
+            Reply::Restart => {
                 self.signal_due.set(true);
                 Err(Fault::Restart)
             }
-            Ok(Reply::Killed(sig)) => Err(Fault::Exit(GuestExit::Signaled(sig))),
-            Ok(Reply::Spawned(_)) => unreachable!("only spawn_call receives Spawned"),
-            Err(_) => Err(Fault::Exit(GuestExit::Signaled(signal::SIGKILL))),
+            Reply::Killed(sig) => Err(Fault::Exit(GuestExit::Signaled(sig))),
+            spawned => Ok(spawned),
+        }
+    }
+
+    /// A kernel call and its result.
+    pub fn call(&self, call: Syscall) -> AbiResult<Ret> {
+        match self.rpc(call)? {
+            Reply::Done { result, .. } => result.map_err(Fault::Errno),
+            _ => Err(Fault::Errno(Errno::EIO)),
         }
     }
 
@@ -108,30 +113,12 @@ impl GuestCtx {
         self.signal_due.replace(false)
     }
 
-    /// The `Spawn` RPC, whose reply carries the child's link.
+    /// The `Spawn` call, whose reply carries the child's link.
     pub(crate) fn spawn_call(&self, call: Syscall) -> AbiResult<GuestLink> {
-        if self
-            .tx
-            .send(Msg::Call {
-                pid: self.pid,
-                call,
-            })
-            .is_err()
-        {
-            return Err(Fault::Exit(GuestExit::Signaled(signal::SIGKILL)));
-        }
-        match self.link.replies.recv() {
-            Ok(Reply::Spawned(link)) => Ok(link),
-            Ok(Reply::Done { result, signal }) => {
-                self.signal_due.set(self.signal_due.get() | signal);
-                Err(Fault::Errno(result.err().unwrap_or(Errno::EIO)))
-            }
-            Ok(Reply::Restart) => {
-                self.signal_due.set(true);
-                Err(Fault::Restart)
-            }
-            Ok(Reply::Killed(sig)) => Err(Fault::Exit(GuestExit::Signaled(sig))),
-            Err(_) => Err(Fault::Exit(GuestExit::Signaled(signal::SIGKILL))),
+        match self.rpc(call)? {
+            Reply::Spawned(link) => Ok(link),
+            Reply::Done { result, .. } => Err(Fault::Errno(result.err().unwrap_or(Errno::EIO))),
+            _ => Err(Fault::Errno(Errno::EIO)),
         }
     }
 }
