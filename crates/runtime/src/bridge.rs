@@ -63,6 +63,11 @@ impl VmHandle {
         });
     }
 
+    /// Sends `sig` to every live guest process.
+    pub fn signal_all(&self, sig: i32) {
+        let _ = self.tx.send(Msg::KillAll(sig));
+    }
+
     /// Forwards a host window size to a terminal bridge.
     pub fn resize(&self, id: BridgeId, rows: u16, cols: u16) {
         let _ = self.tx.send(Msg::BridgeResize { id, rows, cols });

@@ -36,7 +36,7 @@ pub enum Msg {
     },
     /// Host stdin data; `None` is EOF.
     Stdin(Option<Vec<u8>>),
-    /// Kill every live process (VM shutdown) with `sig`.
+    /// Send `sig` to every live process (VM shutdown, host signals).
     KillAll(i32),
     /// Stop serving.
     Shutdown,

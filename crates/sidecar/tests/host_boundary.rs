@@ -153,3 +153,29 @@ fn unlisted_host_paths_are_not_reachable() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("connect"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn host_sigterm_reaches_guests_for_a_clean_shutdown() {
+    use std::io::BufRead;
+    let mut vm = Command::new(SIDECAR)
+        .arg("exec")
+        .arg("wasm/sigterm_wait.wasm")
+        .current_dir(guest_dir())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(vm.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line, "ready\n");
+    let killed = Command::new("kill")
+        .arg("-TERM")
+        .arg(vm.id().to_string())
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    line.clear();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line, "clean shutdown\n");
+    assert!(vm.wait().unwrap().success());
+}
