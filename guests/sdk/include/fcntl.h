@@ -13,6 +13,22 @@
 #define F_DUPFD_CLOEXEC 1030
 #endif
 
+/* POSIX record locks: wasi-libc defines struct flock but hides the
+ * commands. Linux's values (struct flock has a 64-bit off_t, as with
+ * Linux's F_*LK on 64-bit targets). Declared only: the shim's fcntl()
+ * passes them to host_proc.fcntl, which does not serve them (EINVAL), so
+ * callers take their no-locking path (fontconfig's cache lock does). */
+#ifndef F_GETLK
+#define F_GETLK 5
+#define F_SETLK 6
+#define F_SETLKW 7
+#endif
+#ifndef F_RDLCK
+#define F_RDLCK 0
+#define F_WRLCK 1
+#define F_UNLCK 2
+#endif
+
 /* A bit that wasi-libc's open() ignores (it only looks at the low 24 bits
  * and O_ACCMODE); the shim's open()/openat() strip it and set FD_CLOEXEC,
  * pipe2()/dup3()/posix_spawn_file_actions_addopen() translate it. */

@@ -1,6 +1,6 @@
 /* sidecar SDK: <signal.h> = wasi-libc's emulated-signal header (Linux signal
- * numbers) plus kill(), killpg(), the sigset_t helpers and (declared only)
- * sigaction()/sigprocmask(). signal() and
+ * numbers) plus kill(), killpg(), the sigset_t helpers and
+ * sigaction()/sigprocmask()/sigpending()/sigsuspend(). signal() and
  * raise() are replaced by libsidecar.a: raise() runs an installed handler,
  * otherwise it delivers the signal to this process via host_proc.kill. */
 #ifndef __SIDECAR_SIGNAL_H
@@ -28,9 +28,8 @@ int sigdelset(sigset_t *, int);
 int sigismember(const sigset_t *, int);
 
 /* POSIX sigaction()/sigprocmask(), which wasi-libc hides; musl's layout and
- * Linux's flag values. Declared only: the shim does not implement them yet,
- * so calls fail at link time. (The X server installs all its handlers with
- * sigaction and blocks signals around critical sections.) */
+ * Linux's flag values. Implemented by libsidecar.a (src/signal.c) over
+ * host_proc. */
 #define SI_USER 0
 #define SI_KERNEL 128
 #define SI_QUEUE (-1)

@@ -28,6 +28,12 @@ pid_t getsid(pid_t);
 pid_t setpgrp(void);
 #endif
 int pause(void);
+/* Terminals (src/tty.c; isatty() is wasi-libc's declaration, replaced by
+ * the shim's TCGETS-based one). */
+char *ttyname(int);
+int ttyname_r(int, char *, size_t);
+pid_t tcgetpgrp(int);
+int tcsetpgrp(int, pid_t);
 /* Declared only (wasi-libc hides them); not implemented yet, so calls fail
  * at link time until the shim provides them. User and group ids: */
 uid_t getuid(void);
