@@ -1,6 +1,7 @@
 //! `sidecar`: run a VM of wasm guests on the sidecar kernel.
 
 mod config;
+mod screenshot;
 mod terminal;
 
 use std::io::IsTerminal;
@@ -29,6 +30,16 @@ enum Command {
     Run {
         /// The VM description.
         config: PathBuf,
+    },
+    /// Write the root window of an X display (e.g. a guest X server's
+    /// exposed socket) as a PNG.
+    Screenshot {
+        /// The X display, as in DISPLAY (`:99`).
+        #[arg(long, default_value = ":99")]
+        display: String,
+        /// The PNG to write.
+        #[arg(short, long)]
+        output: PathBuf,
     },
     /// Run one guest: the current directory is the VM's /, /tmp is fresh,
     /// stdio is inherited and the exit code is passed through.
@@ -72,6 +83,16 @@ fn main() -> ExitCode {
 }
 
 fn run(cmd: Command) -> anyhow::Result<i32> {
+    if let Command::Screenshot { display, output } = &cmd {
+        let (w, h) = screenshot::capture(display, output)?;
+        eprintln!(
+            "sidecar: wrote {}x{} root window of {display} to {}",
+            w,
+            h,
+            output.display()
+        );
+        return Ok(0);
+    }
     // Before the size is read, so no resize is missed.
     let sizes = terminal::SizeWatch::start();
     let vm = match cmd {
@@ -81,6 +102,7 @@ fn run(cmd: Command) -> anyhow::Result<i32> {
             let file = config::parse(&path, &text)?;
             config::to_vm(&path, file, sizes.size())?
         }
+        Command::Screenshot { .. } => unreachable!("handled above"),
         Command::Exec {
             fuel,
             memory,
