@@ -351,7 +351,12 @@ impl Kernel {
         }
         use Syscall as S;
         match call {
-            S::Read { fd, len, timer } => self.read(pid, *fd, *len, timer),
+            S::Read {
+                fd,
+                len,
+                timer,
+                parked,
+            } => self.read(pid, *fd, *len, timer, parked),
             S::Pread { fd, len, offset } => {
                 let (len, offset) = (*len, *offset);
                 ready(
@@ -440,8 +445,9 @@ impl Kernel {
                 flags,
                 status,
                 cloexec,
+                noctty,
             } => ready(
-                self.path_open(pid, *dirfd, path, *flags, *status, *cloexec),
+                self.path_open(pid, *dirfd, path, *flags, *status, *cloexec, *noctty),
                 Ret::Fd,
             ),
             S::PathMkdir { dirfd, path } => {
@@ -657,18 +663,32 @@ impl Kernel {
         self.file(pid, dirfd)?.desc.dir_path().ok_or(Errno::ENOTDIR)
     }
 
-    fn read(&mut self, pid: Pid, fd: i32, len: usize, timer: &mut Option<Instant>) -> Outcome {
+    fn read(
+        &mut self,
+        pid: Pid,
+        fd: i32,
+        len: usize,
+        timer: &mut Option<Instant>,
+        parked: &mut bool,
+    ) -> Outcome {
         let f = match self.readable_file(pid, fd) {
             Ok(f) => f,
             Err(e) => return Outcome::Ready(Err(e)),
         };
+        let slave = f.desc.as_any().downcast_ref::<PtySlave>();
+        // A reader blocked when the terminal hangs up gets EIO (Linux's
+        // TTY_OTHER_CLOSED); later reads see end of file.
+        if *parked && slave.is_some_and(|s| s.0.hung_up()) {
+            return Outcome::Ready(Err(Errno::EIO));
+        }
         match f.desc.read(len) {
             Err(Errno::EAGAIN) if !f.nonblocking() => {
-                if let Some(slave) = f.desc.as_any().downcast_ref::<PtySlave>() {
+                if let Some(slave) = slave {
                     if let Some(r) = tty_read_timer(slave, len, timer) {
                         return Outcome::Ready(r.map(Ret::Bytes));
                     }
                 }
+                *parked = true;
                 Outcome::Block(f.desc.wait_keys())
             }
             r => ready(r, Ret::Bytes),
@@ -716,6 +736,7 @@ impl Kernel {
         Ok(())
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn path_open(
         &mut self,
         pid: Pid,
@@ -724,9 +745,10 @@ impl Kernel {
         flags: OpenFlags,
         status_bits: u32,
         cloexec: bool,
+        noctty: bool,
     ) -> KResult<i32> {
         let base = self.base(pid, dirfd)?;
-        let desc = self.open_desc(pid, &base, path, flags, 0o666)?;
+        let desc = self.open_desc(pid, &base, path, flags, 0o666, noctty)?;
         let mut bits = status_bits & !(status::READ | status::WRITE);
         if flags.read {
             bits |= status::READ;
@@ -748,6 +770,7 @@ impl Kernel {
         path: &str,
         flags: OpenFlags,
         mode: u32,
+        noctty: bool,
     ) -> KResult<Arc<dyn crate::file::FileDescription>> {
         let Some(index) = pts_index(base, path) else {
             return self.vfs.open(base, path, flags, mode);
@@ -755,7 +778,7 @@ impl Kernel {
         let pty = self.ptys.lock().unwrap().get(index).ok_or(Errno::ENOENT)?;
         let slave = pty.open_slave()?;
         let p = self.procs.get_mut(pid).unwrap();
-        if p.sid == pid && p.ctty.is_none() && pty.session().is_none() {
+        if !noctty && p.sid == pid && p.ctty.is_none() && pty.session().is_none() {
             pty.attach(pid, p.pgid);
             p.ctty = Some(pty);
         }
@@ -892,6 +915,7 @@ impl Kernel {
         const TIOCGSID: u32 = 0x5429;
         const TIOCGPTN: u32 = 0x8004_5430;
         const TIOCSPTLCK: u32 = 0x4004_5431;
+        const TIOCGPTLCK: u32 = 0x8004_5439;
         let int_in = || -> KResult<i32> {
             let b: [u8; 4] = data
                 .get(..4)
@@ -918,6 +942,10 @@ impl Kernel {
         }
         let pty = f.desc.is_tty().ok_or(Errno::ENOTTY)?;
         let is_master = f.desc.as_any().is::<crate::pty::device::PtyMaster>();
+        // Every ioctl on a hung-up terminal fails (Linux's hung_up_tty_ioctl).
+        if !is_master && pty.hung_up() {
+            return Err(Errno::EIO);
+        }
         let me = self.procs.get(pid).unwrap();
         let is_ctty = me.ctty.as_ref().is_some_and(|c| Arc::ptr_eq(c, &pty));
         let (my_sid, my_pgid) = (me.sid, me.pgid);
@@ -928,9 +956,7 @@ impl Kernel {
                     .get(..Termios::SIZE)
                     .and_then(|b| b.try_into().ok())
                     .ok_or(Errno::EFAULT)?;
-                if request != TCSETS && !pty.output_drained() {
-                    return Err(Errno::EAGAIN);
-                }
+                // A pty has no transmitter to drain: TCSETSW is immediate.
                 pty.set_termios(Termios::from_bytes(raw), request == TCSETSF);
                 Ok((0, Vec::new()))
             }
@@ -956,6 +982,9 @@ impl Kernel {
                 let pgrp = int_in()?;
                 if pgrp < 0 {
                     return Err(Errno::EINVAL);
+                }
+                if !self.procs.iter().any(|p| p.pgid == pgrp) {
+                    return Err(Errno::ESRCH);
                 }
                 if !self.procs.iter().any(|p| p.pgid == pgrp && p.sid == my_sid) {
                     return Err(Errno::EPERM);
@@ -1003,23 +1032,24 @@ impl Kernel {
                 Some(sid) if is_master || is_ctty => int_out(sid),
                 _ => Err(Errno::ENOTTY),
             },
-            TCFLSH => pty.flush(arg).map(|_| (0, Vec::new())),
-            TCXONC => pty.flow(arg).map(|_| (0, Vec::new())),
-            TCSBRK => {
-                if pty.output_drained() {
-                    Ok((0, Vec::new()))
-                } else {
-                    Err(Errno::EAGAIN)
-                }
+            // The master's input is the slave's output.
+            TCFLSH => {
+                let queue = match (is_master, arg) {
+                    (true, 0) => 1,
+                    (true, 1) => 0,
+                    (_, q) => q,
+                };
+                pty.flush(queue).map(|_| (0, Vec::new()))
             }
-            TIOCOUTQ => int_out(if is_master {
-                pty.input_queued()
-            } else {
-                pty.output_queued()
-            } as i32),
+            TCXONC => pty.flow(arg).map(|_| (0, Vec::new())),
+            // Nothing to drain on a pty, and a break is a no-op.
+            TCSBRK => Ok((0, Vec::new())),
+            // Linux's pty has no driver-side buffer: always 0.
+            TIOCOUTQ => int_out(0),
             // Linux answers this on masters; sidecar also on slaves, so that
             // ttyname() can name /dev/pts/N without a stat of it.
             TIOCGPTN => int_out(pty.index() as i32),
+            TIOCGPTLCK if is_master => int_out(pty.locked() as i32),
             TIOCSPTLCK if is_master => {
                 pty.set_locked(int_in()? != 0);
                 Ok((0, Vec::new()))
@@ -1153,7 +1183,8 @@ impl Kernel {
                 } => {
                     let (flags, st) = open_flags(*oflag);
                     let cwd = self.procs.get(child).unwrap().cwd.clone();
-                    let desc = self.open_desc(child, &cwd, path, flags, *mode)?;
+                    let noctty = oflag & oflag::O_NOCTTY != 0;
+                    let desc = self.open_desc(child, &cwd, path, flags, *mode, noctty)?;
                     let file = OpenFile::new(desc, st);
                     self.fds_mut(child)
                         .install(*newfd, FdEntry::new(file, false))?;
@@ -1425,8 +1456,29 @@ impl Kernel {
         }
         p.fds.clear();
         p.state = ProcState::Zombie(status);
+        // A controlling process that exits takes its terminal with it:
+        // SIGHUP to the foreground group, and the tty is free again.
+        let ctty = (p.sid == pid).then(|| p.ctty.take()).flatten();
         let ppid = p.ppid;
         tracing::debug!(pid, name = %p.name, status = status.0, "process exited");
+        if let Some(tty) = ctty {
+            if tty.session() == Some(pid) {
+                let fg = tty.foreground();
+                tty.detach();
+                let members: Vec<Pid> = self
+                    .procs
+                    .iter()
+                    .filter(|q| q.sid == pid)
+                    .map(|q| q.pid)
+                    .collect();
+                for m in members {
+                    self.procs.get_mut(m).unwrap().ctty = None;
+                }
+                if let Some(g) = fg {
+                    self.signal_group(g, signal::SIGHUP);
+                }
+            }
+        }
         for child in self.procs.children(pid).map(|c| c.pid).collect::<Vec<_>>() {
             let c = self.procs.get_mut(child).unwrap();
             c.ppid = 0;
@@ -1619,6 +1671,7 @@ mod tests {
                 fd: r,
                 len: 10,
                 timer: None,
+                parked: false,
             },
         ) {
             Outcome::Block(keys) => keys,
@@ -1639,7 +1692,8 @@ mod tests {
                 &mut Syscall::Read {
                     fd: r,
                     len: 10,
-                    timer: None
+                    timer: None,
+                    parked: false,
                 }
             )),
             Ret::Bytes(b"hi".to_vec())
@@ -1664,6 +1718,7 @@ mod tests {
                 fd: r,
                 len: 10,
                 timer: None,
+                parked: false,
             },
         );
         assert!(matches!(o, Outcome::Ready(Err(Errno::EAGAIN))));
@@ -1690,6 +1745,7 @@ mod tests {
                 fd: r,
                 len: 1 << 20,
                 timer: None,
+                parked: false,
             },
         )) {
             total += b.len();
@@ -1752,7 +1808,8 @@ mod tests {
                 &mut Syscall::Read {
                     fd: r,
                     len: 8,
-                    timer: None
+                    timer: None,
+                    parked: false,
                 }
             )),
             Ret::Bytes(b"x".to_vec())
@@ -1763,7 +1820,8 @@ mod tests {
                 &mut Syscall::Read {
                     fd: r,
                     len: 8,
-                    timer: None
+                    timer: None,
+                    parked: false,
                 }
             )),
             Ret::Bytes(vec![])

@@ -27,6 +27,7 @@ pub mod oflag {
     pub const O_NONBLOCK: u32 = 0o4000;
     pub const O_DIRECTORY: u32 = 0o200000;
     pub const O_NOFOLLOW: u32 = 0o400000;
+    pub const O_NOCTTY: u32 = 0o400;
     pub const O_CLOEXEC: u32 = 0o2000000;
 }
 
@@ -104,11 +105,13 @@ pub struct SpawnRequest {
 /// A call into the kernel. Fd and path arguments are the guest's.
 #[derive(Debug)]
 pub enum Syscall {
-    /// `timer`: when a non-canonical tty read with VTIME gives up.
+    /// `timer`: when a non-canonical tty read with VTIME gives up;
+    /// `parked`: the call has blocked before (a hangup then gives `EIO`).
     Read {
         fd: i32,
         len: usize,
         timer: Option<Instant>,
+        parked: bool,
     },
     Pread {
         fd: i32,
@@ -182,6 +185,8 @@ pub enum Syscall {
         flags: OpenFlags,
         status: u32,
         cloexec: bool,
+        /// Do not make a terminal the caller's controlling tty.
+        noctty: bool,
     },
     PathMkdir {
         dirfd: i32,

@@ -402,8 +402,13 @@ impl Service {
                     // Running: the handler runs at its next kernel call.
                     return;
                 };
-                let Some(p) = self.unpark(id) else { return };
-                let reply = match self.kernel.interrupted(pid, &p.call) {
+                let Some(mut p) = self.unpark(id) else { return };
+                // A call that can complete now does; the handler runs after.
+                let result = match self.kernel.call(pid, &mut p.call) {
+                    Outcome::Ready(result) => Some(result),
+                    Outcome::Block(_) => self.kernel.interrupted(pid, &p.call),
+                };
+                let reply = match result {
                     None => Reply::Restart,
                     Some(result) => Reply::Done {
                         result,

@@ -220,6 +220,15 @@ impl Pty {
         Ok(())
     }
 
+    pub fn locked(&self) -> bool {
+        self.lock().locked
+    }
+
+    /// The master has closed.
+    pub fn hung_up(&self) -> bool {
+        !self.lock().master_open
+    }
+
     pub fn set_locked(&self, locked: bool) {
         self.lock().locked = locked;
     }
@@ -380,9 +389,14 @@ impl FileDescription for PtySlave {
         }
         let canonical = s.ld.termios().lflag(super::termios::ICANON);
         if !canonical {
-            let (vmin, _) = s.ld.vmin_vtime();
-            let want = usize::from(vmin).min(len);
-            if s.ld.slave_readable() < want {
+            let (vmin, vtime) = s.ld.vmin_vtime();
+            let avail = s.ld.slave_readable();
+            // VMIN=0, VTIME=0 is a poll: whatever is there, even nothing.
+            if vmin == 0 && vtime == 0 && avail == 0 {
+                return Ok(Vec::new());
+            }
+            let want = usize::from(vmin).min(len).max(1);
+            if avail < want {
                 return Err(Errno::EAGAIN);
             }
         }

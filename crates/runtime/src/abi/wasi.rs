@@ -446,7 +446,7 @@ pub fn add(l: &mut Linker<GuestCtx>) -> wasmtime::Result<()> {
                 m.slice(out, 4)?;
                 let iovs = m.iovecs(iovs, n)?;
                 let len = iov_total(&iovs).min(MAX_IO);
-                let data = expect_ret!(ctx.call(Syscall::Read { fd, len, timer: None })?, Ret::Bytes(b) => b);
+                let data = expect_ret!(ctx.call(Syscall::Read { fd, len, timer: None, parked: false })?, Ret::Bytes(b) => b);
                 let n = m.scatter(&iovs, &data)?;
                 m.write_u32(out, n as u32)?;
                 Ok(())
@@ -624,12 +624,15 @@ pub fn add(l: &mut Linker<GuestCtx>) -> wasmtime::Result<()> {
                     nofollow: lookup & 1 == 0,
                 };
                 let status = status_from_fdflags(fdf as u16);
+                // The SDK's O_NOCTTY rides in a bit WASI leaves unused.
+                let noctty = fdf & 0x200 != 0;
                 let call = Syscall::PathOpen {
                     dirfd,
                     path,
                     flags,
                     status,
                     cloexec: false,
+                    noctty,
                 };
                 let fd = expect_ret!(ctx.call(call)?, Ret::Fd(fd) => fd);
                 m.write_u32(out, fd as u32)?;
