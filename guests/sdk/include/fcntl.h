@@ -35,6 +35,11 @@
 #undef O_CLOEXEC
 #define O_CLOEXEC 0x40000000
 
+/* wasi-libc defines O_NOCTTY as 0. This is a bit its open() passes through
+ * to path_open's fdflags unused by WASI; the sidecar reads it there. */
+#undef O_NOCTTY
+#define O_NOCTTY 0x200
+
 #ifndef __SIDECAR_SHIM_BUILD
 #ifdef __cplusplus
 extern "C" {

@@ -14,7 +14,7 @@ uint32_t __sidecar_oflags_to_linux(int flags, int *bad) {
     uint32_t f = (uint32_t)flags, lx = 0;
     uint32_t known = O_ACCMODE | O_APPEND | O_DSYNC | O_NONBLOCK | O_RSYNC |
                      O_SYNC | O_CREAT | O_DIRECTORY | O_EXCL | O_TRUNC |
-                     O_NOFOLLOW | O_CLOEXEC;
+                     O_NOFOLLOW | O_CLOEXEC | O_NOCTTY;
     switch (f & O_ACCMODE) {
     case 0:          /* no access mode given (e.g. F_SETFL arguments) */
     case O_RDONLY:
@@ -41,6 +41,7 @@ uint32_t __sidecar_oflags_to_linux(int flags, int *bad) {
     if (f & O_DIRECTORY) lx |= LX_O_DIRECTORY;
     if (f & O_NOFOLLOW) lx |= LX_O_NOFOLLOW;
     if (f & O_CLOEXEC) lx |= LX_O_CLOEXEC;
+    if (f & O_NOCTTY) lx |= 0400; /* Linux O_NOCTTY */
     return lx;
 }
 

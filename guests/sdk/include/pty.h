@@ -1,0 +1,24 @@
+/* sidecar SDK: <pty.h> (wasi-libc has none). openpty() and login_tty() are
+ * implemented by libsidecar.a (src/tty.c); forkpty() is not declared, since
+ * sidecar guests cannot fork (spawn a child onto the slave with posix_spawn
+ * instead: POSIX_SPAWN_SETSID and an open file action of the slave's path).
+ * glibc and musl declare login_tty() in <utmp.h>; it is here as well as the
+ * one place that SDK has for it. */
+#ifndef _PTY_H
+#define _PTY_H
+
+#include <termios.h>
+#include <sys/ioctl.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+int openpty(int *, int *, char *, const struct termios *, const struct winsize *);
+int login_tty(int);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
