@@ -1,0 +1,46 @@
+# busybox 1.35.0 (with Debian's security fixes, see
+# patches/busybox/debian-security.series): the userland of the shell root
+# (scripts/build-shell-root), one binary with the applets chosen in
+# busybox.files/config. busybox.files/sidecar-compat.h (force-included) and
+# include/ declare what wasi-libc lacks; compat.c defines what the applets
+# link (users, modes, temp files, realpath, popen); patches/busybox/0001
+# makes spawn() (find -exec, xargs) use posix_spawnp; test's error exits
+# use setjmp/longjmp (the sjlj recipe). Installs bin/busybox.wasm and
+# share/busybox/busybox.links (the applets' install paths).
+build_system=custom
+deps=(sjlj)
+
+do_build() {
+    local frag="$files/config" k v bad=0
+    cd "$srcdir"
+    make HOSTCC=gcc allnoconfig
+    while IFS='=' read -r k v; do
+        sed -i -e "/^$k=/d" -e "/^# $k is not set/d" .config
+        if [[ "$v" == n ]]; then echo "# $k is not set"; else echo "$k=$v"; fi >>.config
+    done < <(grep -E '^CONFIG_[A-Z0-9_]+=' "$frag")
+    (yes "" || true) | make HOSTCC=gcc oldconfig >/dev/null
+    # Every option asked for must have survived oldconfig's dependencies.
+    while IFS='=' read -r k v; do
+        if [[ "$v" == n ]]; then
+            grep -q "^$k=y" .config && { echo "busybox: $k is still set" >&2; bad=1; }
+        else
+            grep -qx "$k=$v" .config || { echo "busybox: $k=$v did not stick" >&2; bad=1; }
+        fi
+    done < <(grep -E '^CONFIG_[A-Z0-9_]+=' "$frag")
+    ((bad == 0))
+
+    # An archive after the SDK's: an SDK definition, once there, wins.
+    "$CC" $CFLAGS -Wall -c "$files/compat.c" -o "$bdir/compat.o"
+    "$AR" rcs "$bdir/libbbcompat.a" "$bdir/compat.o"
+    # LD links each directory's built-in.o (-r); -O0 at the final link keeps
+    # clang from running wasm-opt, which would drop the names asyncify-sjlj
+    # needs.
+    make -j"$jobs" CC="$CC" AR="$AR" LD="clang-16 --target=wasm32-wasi" HOSTCC=gcc \
+        SKIP_STRIP=y \
+        EXTRA_CFLAGS="-isystem $files/include -include $files/sidecar-compat.h" \
+        EXTRA_LDFLAGS="-O0 $bdir/libbbcompat.a -L$tp_sysroot/lib -lsidecar-sjlj" \
+        busybox busybox.links
+    mkdir -p "$stage$tp_sysroot/bin" "$stage$tp_sysroot/share/busybox"
+    "$tp_sysroot/native/bin/asyncify-sjlj" busybox_unstripped "$stage$tp_sysroot/bin/busybox.wasm"
+    cp busybox.links "$stage$tp_sysroot/share/busybox/busybox.links"
+}

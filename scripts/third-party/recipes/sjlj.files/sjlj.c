@@ -1,0 +1,129 @@
+/* setjmp/longjmp for a guest, over Binaryen's Asyncify (no wasm exception
+ * handling needed: LLVM 16 lowers setjmp only to the legacy EH opcodes,
+ * which wasmtime 48 does not run).
+ *
+ * This file's __main_void() replaces wasi-libc's (which _start calls) and
+ * drives the program's main(int, char **). setjmp() unwinds the whole wasm
+ * stack into the Asyncify buffer, the driver copies that (the wasm locals of
+ * every frame between it and the setjmp) as the jmp_buf's snapshot and
+ * rewinds at once, so setjmp returns 0. longjmp() unwinds too (the frames
+ * are dropped); the driver puts the snapshot back and rewinds into it, so
+ * setjmp returns again: wasm locals as they were at setjmp (like
+ * registers), memory as it is now, the shadow stack pointer reset to
+ * setjmp's. Programs whose main takes no arguments cannot use this.
+ *
+ * asyncify-sjlj (next to this file) instruments the linked module and
+ * defines the sidecar_sjlj imports below in terms of what Asyncify adds.
+ * Constraints: only functions that run in main's call tree may call
+ * setjmp/longjmp; a signal handler (called by the host at a kernel-call
+ * boundary) must not longjmp. Snapshots live on a stack of their own,
+ * dropped when their frame is gone (its shadow stack pointer is below the
+ * current one) or when a longjmp goes past them. */
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <wasi/api.h>
+
+#define SJ(name) __attribute__((import_module("sidecar_sjlj"), import_name(name)))
+SJ("suspend") void __sjlj_suspend(void *data);
+SJ("stop_unwind") void __sjlj_stop_unwind(void);
+SJ("start_rewind") void __sjlj_start_rewind(void *data);
+SJ("get_state") int __sjlj_get_state(void);
+SJ("get_sp") uintptr_t __sjlj_get_sp(void);
+SJ("set_sp") void __sjlj_set_sp(uintptr_t);
+
+#define AZ_SIZE (1024 * 1024) /* saved wasm locals of one whole stack */
+
+struct az {
+    uintptr_t cur, end;
+};
+static struct az *az;
+
+struct snap {
+    struct snap *prev;
+    const void *env;
+    uintptr_t sp;
+    size_t len;
+    char data[];
+};
+static struct snap *top;
+
+static enum { SETJMP = 1, LONGJMP } op;
+static const void *op_env;
+static uintptr_t op_sp;
+static int op_val, ret_val;
+
+/* No shadow stack frame of its own, so its stack pointer is its caller's. */
+int setjmp(jmp_buf env) {
+    op = SETJMP;
+    op_env = env;
+    op_sp = __sjlj_get_sp();
+    __sjlj_suspend(az);
+    return ret_val;
+}
+int _setjmp(jmp_buf) __attribute__((alias("setjmp")));
+
+_Noreturn void longjmp(jmp_buf env, int val) {
+    op = LONGJMP;
+    op_env = env;
+    op_val = val;
+    __sjlj_suspend(az);
+    __builtin_unreachable();
+}
+_Noreturn void _longjmp(jmp_buf, int) __attribute__((alias("longjmp")));
+
+static _Noreturn void die(const char *m) {
+    write(2, m, strlen(m));
+    abort();
+}
+
+static void pop(void) {
+    struct snap *s = top;
+    top = s->prev;
+    free(s);
+}
+
+int __main_argc_argv(int, char **);
+
+/* As wasi-libc's __main_void: the arguments, then main in a loop. */
+int __main_void(void) {
+    __wasi_size_t argc, size;
+    if (__wasi_args_sizes_get(&argc, &size)) _Exit(71);
+    char **argv = calloc(argc + 1, sizeof *argv);
+    char *buf = malloc(size);
+    if (!argv || !buf || __wasi_args_get((uint8_t **)argv, (uint8_t *)buf)) _Exit(71);
+
+    az = malloc(sizeof *az + AZ_SIZE);
+    if (!az) die("sjlj: out of memory\n");
+    uintptr_t base = (uintptr_t)(az + 1);
+    az->cur = base;
+    az->end = base + AZ_SIZE;
+    for (;;) {
+        int r = __main_argc_argv((int)argc, argv);
+        if (__sjlj_get_state() != 1) return r; /* a real return */
+        __sjlj_stop_unwind();
+        if (op == SETJMP) {
+            size_t len = az->cur - base;
+            while (top && (top->sp < op_sp || top->env == op_env)) pop();
+            struct snap *s = malloc(sizeof *s + len);
+            if (!s) die("setjmp: out of memory\n");
+            s->prev = top;
+            s->env = op_env;
+            s->sp = op_sp;
+            s->len = len;
+            memcpy(s->data, (void *)base, len);
+            top = s;
+            ret_val = 0;
+        } else {
+            while (top && top->env != op_env) pop();
+            if (!top) die("longjmp: no live setjmp for this jmp_buf\n");
+            memcpy((void *)base, top->data, top->len);
+            az->cur = base + top->len;
+            ret_val = op_val ? op_val : 1;
+            __sjlj_set_sp(top->sp);
+        }
+        __sjlj_start_rewind(az); /* rewinding ends inside __sjlj_suspend */
+    }
+}
