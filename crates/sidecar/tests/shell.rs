@@ -1,0 +1,320 @@
+//! dash (/bin/sh) and the busybox userland as guests, without fork: the VM
+//! root built by `scripts/build-shell-root` (dash and busybox cross-built by
+//! `scripts/third-party`), run with `sidecar exec bin/dash ...` from inside
+//! it, and interactively on a terminal (tmux) with `sidecar run`.
+//!
+//! The root is taken from `SIDECAR_TEST_SHELL_ROOT`, or the script is run
+//! once (it rebuilds only what changed).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use common::{repo_root, run, text, SIDECAR, TIMEOUT};
+
+fn shell_root() -> &'static Path {
+    static ROOT: OnceLock<PathBuf> = OnceLock::new();
+    ROOT.get_or_init(|| match std::env::var_os("SIDECAR_TEST_SHELL_ROOT") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => {
+            let root = repo_root();
+            let out = Command::new(root.join("scripts/build-shell-root"))
+                .current_dir(&root)
+                .stderr(Stdio::inherit())
+                .output()
+                .expect("failed to run scripts/build-shell-root");
+            assert!(
+                out.status.success(),
+                "scripts/build-shell-root failed: {}",
+                out.status
+            );
+            let stdout = text(&out.stdout);
+            let last = stdout
+                .lines()
+                .last()
+                .expect("build-shell-root printed nothing");
+            PathBuf::from(last.trim())
+        }
+    })
+}
+
+/// `sidecar exec bin/dash ARGS` with the shell root as the VM's "/".
+fn dash(args: &[&str]) -> Output {
+    let mut cmd = Command::new(SIDECAR);
+    cmd.arg("exec")
+        .arg("bin/dash")
+        .args(args)
+        .current_dir(shell_root());
+    run(cmd, TIMEOUT)
+}
+
+/// Runs `dash -c SCRIPT`; asserts it exits with `code` and returns stdout.
+fn sh(script: &str, code: i32) -> String {
+    let out = dash(&["-c", script]);
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "dash -c {script:?}: {}\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
+#[test]
+fn builtin_piped_into_a_program() {
+    assert_eq!(sh("echo hi | wc -c", 0), "3\n");
+    assert_eq!(sh("printf 'b\\na\\nc\\n' | sort | head -n 2", 0), "a\nb\n");
+}
+
+#[test]
+fn ls_of_the_root() {
+    let out = sh("ls /", 0);
+    let names: Vec<&str> = out.lines().collect();
+    for want in ["bin", "tmp", "usr"] {
+        assert!(names.contains(&want), "ls / printed {out:?}");
+    }
+}
+
+#[test]
+fn command_substitution_and_arithmetic() {
+    assert_eq!(sh("x=$(echo 6); echo $((x*7))", 0), "42\n");
+    assert_eq!(sh("echo \"$(echo `echo nested`)\"", 0), "nested\n");
+}
+
+#[test]
+fn background_job_and_wait() {
+    let start = Instant::now();
+    assert_eq!(sh("sleep 1 & wait; echo $?", 0), "0\n");
+    assert!(start.elapsed() >= Duration::from_secs(1));
+    assert_eq!(sh("(exit 3) & wait $!; echo $?", 0), "3\n");
+    // kill reaches the program behind the background subshell.
+    assert_eq!(sh("sleep 10 & kill $!; wait $!; echo $?", 0), "143\n");
+}
+
+#[test]
+fn cd_and_pwd() {
+    assert_eq!(sh("cd /tmp && pwd", 0), "/tmp\n");
+    assert_eq!(sh("cd /usr/bin; (cd /; pwd); pwd", 0), "/\n/usr/bin\n");
+}
+
+#[test]
+fn exit_status_and_errors() {
+    sh("exit 7", 7);
+    let out = dash(&["-c", "nosuchcmd; echo status=$?"]);
+    assert_eq!(text(&out.stdout), "status=127\n");
+    assert!(text(&out.stderr).contains("nosuchcmd: not found"));
+    assert_eq!(
+        sh("false | true; echo $?; true | false; echo $?", 0),
+        "0\n1\n"
+    );
+    sh("set -e; false; echo not reached", 1);
+}
+
+#[test]
+fn subshells_see_the_shell_state() {
+    // Unexported variables, functions, positional parameters and $? reach
+    // ( ), $( ) and pipeline elements, which are separate processes.
+    let script = r#"
+        v='a b'; f() { echo "f[$*] $v"; }
+        set -- one "two three"
+        ( f "$@" )
+        echo "$(f x)"
+        f y | cat
+        false; echo "$(echo $?)"
+        readonly R=r; (echo $R)
+    "#;
+    assert_eq!(
+        sh(script, 0),
+        "f[one two three] a b\nf[x] a b\nf[y] a b\n1\nr\n"
+    );
+}
+
+#[test]
+fn script_file_with_loops_and_redirections() {
+    // The script is written into the VM's own /tmp by the shell itself.
+    let script = r#"
+cat > /tmp/t.sh <<'EOF'
+out=/tmp/out.txt
+: > "$out"
+for i in 1 2 3; do
+    echo "line $i" >> "$out"
+done
+n=0
+while read -r l; do n=$((n + 1)); echo "read: $l"; done < "$out"
+echo "n=$n"
+wc -l < "$out"
+ls /nonexistent > /tmp/err.txt 2>&1 || echo "ls failed"
+grep -c nonexistent /tmp/err.txt
+greet() { echo "hello, $1"; }
+greet world | tr a-z A-Z
+cat <<EOT | sed 's/^/> /'
+$n lines
+EOT
+case $n in 3) echo three;; *) echo other;; esac
+exit 5
+EOF
+sh /tmp/t.sh
+"#;
+    assert_eq!(
+        sh(script, 5),
+        "read: line 1\nread: line 2\nread: line 3\nn=3\n3\nls failed\n1\nHELLO, WORLD\n> 3 lines\nthree\n"
+    );
+}
+
+#[test]
+fn long_here_document() {
+    // More than a pipe buffer: dash used to fork a writer; now a temp file.
+    let script = r#"
+        big=$(i=0; while [ $i -lt 2000 ]; do echo "line $i"; i=$((i+1)); done)
+        cat <<EOF | wc -l
+$big
+EOF
+    "#;
+    assert_eq!(sh(script, 0).trim(), "2000");
+}
+
+/// tmux running `sidecar run` on an interactive dash with a terminal.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn tmux(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("tmux is installed by scripts/install-deps");
+        text(&out.stdout)
+    }
+
+    fn wait_for(&self, what: &str, count: usize, within: Duration) -> String {
+        let deadline = Instant::now() + within;
+        loop {
+            let s = self.tmux(&["capture-pane", "-p", "-t", "t"]);
+            if s.matches(what).count() >= count {
+                return s;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "never saw {what:?} x{count}; screen:\n{s}"
+            );
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        self.tmux(&["kill-server"]);
+    }
+}
+
+#[test]
+fn interactive_shell_survives_interrupts() {
+    let dir = std::env::temp_dir().join(format!("sidecar-shell-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("vm.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "root = {:?}\n[[guest]]\nname = \"sh\"\nwasm = \"/bin/sh\"\nargs = [\"sh\", \"-i\"]\n\
+             env = {{ PS1 = \"psx$ \" }}\nstdio = \"tty\"\n",
+            shell_root()
+        ),
+    )
+    .unwrap();
+    let status = dir.join("status");
+    let cmd = format!(
+        "{SIDECAR} run {c}; echo \"exit=$?\" > {s}.tmp; mv {s}.tmp {s}; sleep 30",
+        c = config.display(),
+        s = status.display()
+    );
+    let t = Tmux {
+        socket: format!("sidecar-shell-{}", std::process::id()),
+    };
+    t.tmux(&["new-session", "-d", "-s", "t", "-x", "80", "-y", "24", &cmd]);
+    t.wait_for("psx$", 1, Duration::from_secs(60));
+
+    t.tmux(&["send-keys", "-t", "t", "echo hi | wc -c", "Enter"]);
+    t.wait_for("psx$", 2, Duration::from_secs(10));
+
+    // ^C ends the foreground program, not the shell.
+    t.tmux(&["send-keys", "-t", "t", "sleep 30", "Enter"]);
+    std::thread::sleep(Duration::from_millis(500));
+    let before = Instant::now();
+    t.tmux(&["send-keys", "-t", "t", "C-c"]);
+    t.wait_for("psx$", 3, Duration::from_secs(10));
+    assert!(
+        before.elapsed() < Duration::from_secs(1),
+        "^C took {:?}",
+        before.elapsed()
+    );
+    t.tmux(&["send-keys", "-t", "t", "echo st=$?", "Enter"]);
+    t.wait_for("st=130", 1, Duration::from_secs(10));
+
+    // ^C at the prompt gives a new prompt.
+    t.tmux(&["send-keys", "-t", "t", "C-c"]);
+    t.wait_for("psx$", 5, Duration::from_secs(10));
+    t.tmux(&["send-keys", "-t", "t", "echo still $((6*7))", "Enter"]);
+    let s = t.wait_for("still 42", 1, Duration::from_secs(10));
+    assert!(s.contains("\n3\n"), "no wc output; screen:\n{s}");
+
+    // ls / lists the VM root.
+    t.tmux(&["send-keys", "-t", "t", "clear; ls /", "Enter"]);
+    let s = t.wait_for("usr", 1, Duration::from_secs(10));
+    assert!(s.contains("bin") && s.contains("tmp"), "ls /: screen:\n{s}");
+
+    // stty size follows the pane.
+    t.tmux(&["send-keys", "-t", "t", "clear; stty size", "Enter"]);
+    t.wait_for("24 80", 1, Duration::from_secs(10));
+    t.tmux(&["resize-window", "-t", "t", "-x", "100", "-y", "30"]);
+    t.tmux(&["send-keys", "-t", "t", "clear; stty size", "Enter"]);
+    t.wait_for("30 100", 1, Duration::from_secs(10));
+
+    t.tmux(&["send-keys", "-t", "t", "exit", "Enter"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !status.exists() {
+        assert!(Instant::now() < deadline, "sidecar did not exit");
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    assert_eq!(std::fs::read_to_string(&status).unwrap().trim(), "exit=0");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Two guests over a PTY: a small terminal emulator spawns dash on the
+/// slave, types into the master and reads the answer back.
+#[test]
+fn terminal_emulator_guest_drives_dash_over_a_pty() {
+    let dir = std::env::temp_dir().join(format!("sidecar-emu-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("vm.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "root = {:?}\n[[mounts]]\nhost = {:?}\nguest = \"/guests\"\n\
+             [[guest]]\nname = \"emu\"\nwasm = \"/guests/wasm/term_emu.wasm\"\n\
+             args = [\"term_emu\", \"/bin/sh\", \"echo $((6*7))\", \"42\"]\n",
+            shell_root(),
+            common::guest_dir()
+        ),
+    )
+    .unwrap();
+    let mut cmd = Command::new(SIDECAR);
+    cmd.arg("run").arg(&config);
+    let out = common::run(cmd, Duration::from_secs(60));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "shell answered 42\nshell exited 0\n",
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success());
+    let _ = std::fs::remove_dir_all(&dir);
+}
