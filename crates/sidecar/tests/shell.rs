@@ -13,7 +13,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use common::{repo_root, run, text, SIDECAR, TIMEOUT};
+use common::{repo_root, run, text, Tmux, SIDECAR, TIMEOUT};
 
 fn shell_root() -> &'static Path {
     static ROOT: OnceLock<PathBuf> = OnceLock::new();
@@ -178,44 +178,6 @@ EOF
     assert_eq!(sh(script, 0).trim(), "2000");
 }
 
-/// tmux running `sidecar run` on an interactive dash with a terminal.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn tmux(&self, args: &[&str]) -> String {
-        let out = Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-            .expect("tmux is installed by scripts/install-deps");
-        text(&out.stdout)
-    }
-
-    fn wait_for(&self, what: &str, count: usize, within: Duration) -> String {
-        let deadline = Instant::now() + within;
-        loop {
-            let s = self.tmux(&["capture-pane", "-p", "-t", "t"]);
-            if s.matches(what).count() >= count {
-                return s;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "never saw {what:?} x{count}; screen:\n{s}"
-            );
-            std::thread::sleep(Duration::from_millis(25));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        self.tmux(&["kill-server"]);
-    }
-}
-
 #[test]
 fn interactive_shell_survives_interrupts() {
     let dir = std::env::temp_dir().join(format!("sidecar-shell-{}", std::process::id()));
@@ -236,49 +198,46 @@ fn interactive_shell_survives_interrupts() {
         c = config.display(),
         s = status.display()
     );
-    let t = Tmux {
-        socket: format!("sidecar-shell-{}", std::process::id()),
-    };
-    t.tmux(&["new-session", "-d", "-s", "t", "-x", "80", "-y", "24", &cmd]);
+    let t = Tmux::start("shell", &cmd);
     t.wait_for("psx$", 1, Duration::from_secs(60));
 
-    t.tmux(&["send-keys", "-t", "t", "echo hi | wc -c", "Enter"]);
+    t.keys(&["echo hi | wc -c", "Enter"]);
     t.wait_for("psx$", 2, Duration::from_secs(10));
 
     // ^C ends the foreground program, not the shell.
-    t.tmux(&["send-keys", "-t", "t", "sleep 30", "Enter"]);
+    t.keys(&["sleep 30", "Enter"]);
     std::thread::sleep(Duration::from_millis(500));
     let before = Instant::now();
-    t.tmux(&["send-keys", "-t", "t", "C-c"]);
+    t.keys(&["C-c"]);
     t.wait_for("psx$", 3, Duration::from_secs(10));
     assert!(
         before.elapsed() < Duration::from_secs(1),
         "^C took {:?}",
         before.elapsed()
     );
-    t.tmux(&["send-keys", "-t", "t", "echo st=$?", "Enter"]);
+    t.keys(&["echo st=$?", "Enter"]);
     t.wait_for("st=130", 1, Duration::from_secs(10));
 
     // ^C at the prompt gives a new prompt.
-    t.tmux(&["send-keys", "-t", "t", "C-c"]);
+    t.keys(&["C-c"]);
     t.wait_for("psx$", 5, Duration::from_secs(10));
-    t.tmux(&["send-keys", "-t", "t", "echo still $((6*7))", "Enter"]);
+    t.keys(&["echo still $((6*7))", "Enter"]);
     let s = t.wait_for("still 42", 1, Duration::from_secs(10));
     assert!(s.contains("\n3\n"), "no wc output; screen:\n{s}");
 
     // ls / lists the VM root.
-    t.tmux(&["send-keys", "-t", "t", "clear; ls /", "Enter"]);
+    t.keys(&["clear; ls /", "Enter"]);
     let s = t.wait_for("usr", 1, Duration::from_secs(10));
     assert!(s.contains("bin") && s.contains("tmp"), "ls /: screen:\n{s}");
 
     // stty size follows the pane.
-    t.tmux(&["send-keys", "-t", "t", "clear; stty size", "Enter"]);
+    t.keys(&["clear; stty size", "Enter"]);
     t.wait_for("24 80", 1, Duration::from_secs(10));
-    t.tmux(&["resize-window", "-t", "t", "-x", "100", "-y", "30"]);
-    t.tmux(&["send-keys", "-t", "t", "clear; stty size", "Enter"]);
+    t.run(&["resize-window", "-t", "t", "-x", "100", "-y", "30"]);
+    t.keys(&["clear; stty size", "Enter"]);
     t.wait_for("30 100", 1, Duration::from_secs(10));
 
-    t.tmux(&["send-keys", "-t", "t", "exit", "Enter"]);
+    t.keys(&["exit", "Enter"]);
     let deadline = Instant::now() + Duration::from_secs(10);
     while !status.exists() {
         assert!(Instant::now() < deadline, "sidecar did not exit");

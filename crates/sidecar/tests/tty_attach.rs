@@ -4,83 +4,9 @@
 
 mod common;
 
-use std::path::PathBuf;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{guest_dir, SIDECAR};
-
-struct Tmux {
-    socket: String,
-    dir: PathBuf,
-}
-
-impl Tmux {
-    fn start(tag: &str, command: &str) -> Tmux {
-        let dir = std::env::temp_dir().join(format!("sidecar-tty-{}-{tag}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let t = Tmux {
-            socket: format!("sidecar-test-{}-{tag}", std::process::id()),
-            dir,
-        };
-        t.run(&[
-            "new-session",
-            "-d",
-            "-s",
-            "t",
-            "-x",
-            "80",
-            "-y",
-            "24",
-            command,
-        ]);
-        t
-    }
-
-    fn run(&self, args: &[&str]) -> String {
-        let out = Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-            .expect("tmux is installed by scripts/install-deps");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let mut args = vec!["send-keys", "-t", "t"];
-        args.extend_from_slice(keys);
-        self.run(&args);
-    }
-
-    fn screen(&self) -> String {
-        self.run(&["capture-pane", "-p", "-t", "t"])
-    }
-
-    /// Waits until the screen contains `text` `count` times.
-    fn wait_for(&self, text: &str, count: usize, within: Duration) -> String {
-        let deadline = Instant::now() + within;
-        loop {
-            let s = self.screen();
-            if s.matches(text).count() >= count {
-                return s;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "never saw {text:?} x{count}; screen:\n{s}"
-            );
-            std::thread::sleep(Duration::from_millis(25));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        self.run(&["kill-server"]);
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
+use common::{guest_dir, Tmux, SIDECAR};
 
 #[test]
 fn terminal_attach_echo_resize_interrupt_and_exit() {

@@ -179,3 +179,72 @@ pub fn differential_ok(name: &str, args: &[&str]) {
         "{name} reported failures natively:\n{out}"
     );
 }
+
+/// A tmux server of its own running one session, `t`, at 80x24: the way a
+/// test types into a terminal program and reads its screen.
+pub struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    /// Starts `command` in a new session.
+    pub fn start(tag: &str, command: &str) -> Tmux {
+        let t = Tmux {
+            socket: format!("sidecar-test-{}-{tag}", std::process::id()),
+        };
+        t.run(&[
+            "new-session",
+            "-d",
+            "-s",
+            "t",
+            "-x",
+            "80",
+            "-y",
+            "24",
+            command,
+        ]);
+        t
+    }
+
+    pub fn run(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("tmux is installed by scripts/install-deps");
+        text(&out.stdout)
+    }
+
+    pub fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "t"];
+        args.extend_from_slice(keys);
+        self.run(&args);
+    }
+
+    pub fn screen(&self) -> String {
+        self.run(&["capture-pane", "-p", "-t", "t"])
+    }
+
+    /// Waits until the screen shows `what` at least `count` times.
+    pub fn wait_for(&self, what: &str, count: usize, within: Duration) -> String {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            let s = self.screen();
+            if s.matches(what).count() >= count {
+                return s;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "never saw {what:?} x{count}; screen:\n{s}"
+            );
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        self.run(&["kill-server"]);
+    }
+}
