@@ -31,6 +31,8 @@ pub enum Action {
     /// A caught signal became deliverable to `pid`: a parked call of it must
     /// end (EINTR) or restart so that the handler can run.
     Interrupt { pid: Pid },
+    /// `pid` was stopped: running wasm must reach a stop point.
+    Stop { pid: Pid },
     /// Guest bytes for a bridge's host side; no more until acknowledged.
     BridgeData {
         id: crate::unix::bridge::BridgeId,
@@ -338,6 +340,12 @@ impl Kernel {
     }
 
     fn call_once(&mut self, pid: Pid, call: &mut Syscall) -> Outcome {
+        // A stopped process waits for SIGCONT before any call proceeds.
+        if let Some(p) = self.procs.get(pid) {
+            if p.stopped && p.killed.is_none() && !matches!(call, Syscall::Exit { .. }) {
+                return Outcome::Block(vec![p.sig_events.key()]);
+            }
+        }
         match self.procs.get(pid) {
             None => return Outcome::Ready(Err(Errno::ESRCH)),
             // A killed process may still report its exit, and nothing else.
@@ -606,6 +614,8 @@ impl Kernel {
                 }
             }
             S::SigNext => Outcome::Ready(Ok(Ret::SigDeliver(self.sig_next(pid)))),
+            // Reached only once the process is not stopped.
+            S::StopPoint => Outcome::Ready(Ok(Ret::Unit)),
             S::SigReturn { mask } => {
                 self.procs.get_mut(pid).unwrap().sig.blocked = *mask & !signal::UNBLOCKABLE;
                 self.after_unblock(pid);
@@ -616,14 +626,27 @@ impl Kernel {
                 request,
                 arg,
                 data,
-            } => match self.ioctl(pid, *fd, *request, *arg, data) {
-                Err(Errno::EAGAIN) => match self.file(pid, *fd) {
-                    // TCSETSW/TCSETSF wait for the output to drain.
-                    Ok(f) => Outcome::Block(f.desc.wait_keys()),
-                    Err(e) => Outcome::Ready(Err(e)),
-                },
-                r => ready(r, |(value, data)| Ret::Ioctl { value, data }),
-            },
+            } => {
+                // Changing the terminal from the background (tty_check_change).
+                const CHANGES: [u32; 6] = [0x5402, 0x5403, 0x5404, 0x540A, 0x540B, 0x5410];
+                if CHANGES.contains(request) {
+                    let slave = self.file(pid, *fd).ok().and_then(|f| {
+                        f.desc
+                            .as_any()
+                            .downcast_ref::<PtySlave>()
+                            .map(|s| s.0.clone())
+                    });
+                    if let Some(pty) = slave {
+                        if let Some(o) = self.tty_background(pid, &pty, signal::SIGTTOU) {
+                            return o;
+                        }
+                    }
+                }
+                ready(
+                    self.ioctl(pid, *fd, *request, *arg, data),
+                    |(value, data)| Ret::Ioctl { value, data },
+                )
+            }
             _ => self.net_call(pid, call),
         }
     }
@@ -681,6 +704,11 @@ impl Kernel {
         if *parked && slave.is_some_and(|s| s.0.hung_up()) {
             return Outcome::Ready(Err(Errno::EIO));
         }
+        if let Some(pty) = slave.map(|s| s.0.clone()) {
+            if let Some(o) = self.tty_background(pid, &pty, signal::SIGTTIN) {
+                return o;
+            }
+        }
         match f.desc.read(len) {
             Err(Errno::EAGAIN) if !f.nonblocking() => {
                 if let Some(slave) = slave {
@@ -700,6 +728,14 @@ impl Kernel {
             Ok(f) => f,
             Err(e) => return Outcome::Ready(Err(e)),
         };
+        if let Some(slave) = f.desc.as_any().downcast_ref::<PtySlave>() {
+            let pty = slave.0.clone();
+            if pty.termios().lflag(crate::pty::termios::TOSTOP) {
+                if let Some(o) = self.tty_background(pid, &pty, signal::SIGTTOU) {
+                    return o;
+                }
+            }
+        }
         loop {
             if *done == data.len() {
                 return Outcome::Ready(Ok(Ret::Size(*done)));
@@ -1227,6 +1263,25 @@ impl Kernel {
         if !any {
             return Outcome::Ready(Err(Errno::ECHILD));
         }
+        const WUNTRACED: u32 = 2;
+        const WCONTINUED: u32 = 8;
+        let report = self
+            .procs
+            .children(pid)
+            .filter(|c| matches(c))
+            .find_map(|c| match c.wait_report {
+                Some(st) if st == WaitStatus::CONTINUED && options & WCONTINUED != 0 => {
+                    Some((c.pid, st))
+                }
+                Some(st) if st != WaitStatus::CONTINUED && options & WUNTRACED != 0 => {
+                    Some((c.pid, st))
+                }
+                _ => None,
+            });
+        if let Some((child, status)) = report {
+            self.procs.get_mut(child).unwrap().wait_report = None;
+            return Outcome::Ready(Ok(Ret::Waited { pid: child, status }));
+        }
         if options & WNOHANG != 0 {
             return Outcome::Ready(Ok(Ret::Waited {
                 pid: 0,
@@ -1273,9 +1328,31 @@ impl Kernel {
         if p.state != ProcState::Live || p.killed.is_some() {
             return;
         }
+        // SIGCONT resumes whatever its disposition, and cancels pending
+        // stops; a stop cancels a pending SIGCONT (Linux's prepare_signal).
+        const STOPS: [i32; 4] = [
+            signal::SIGSTOP,
+            signal::SIGTSTP,
+            signal::SIGTTIN,
+            signal::SIGTTOU,
+        ];
+        if sig == signal::SIGCONT {
+            for s in STOPS {
+                p.sig.pending &= !signal::bit(s);
+            }
+            if p.stopped {
+                self.resume(pid);
+            }
+        } else if STOPS.contains(&sig) {
+            p.sig.pending &= !signal::bit(signal::SIGCONT);
+        }
+        let Some(p) = self.procs.get_mut(pid) else {
+            return;
+        };
         let action = p.sig.action(sig);
-        let blocked = p.sig.blocked & signal::bit(sig) != 0 && sig != signal::SIGKILL;
-        let disposition = if sig == signal::SIGKILL {
+        let unblockable = sig == signal::SIGKILL || sig == signal::SIGSTOP;
+        let blocked = p.sig.blocked & signal::bit(sig) != 0 && !unblockable;
+        let disposition = if unblockable {
             signal::Disposition::Default
         } else {
             action.disposition
@@ -1283,13 +1360,15 @@ impl Kernel {
         match disposition {
             signal::Disposition::Ignore => {}
             signal::Disposition::Default => match signal::default_action(sig) {
-                DefaultAction::Terminate if blocked => p.sig.pending |= signal::bit(sig),
+                DefaultAction::Terminate | DefaultAction::Stop if blocked => {
+                    p.sig.pending |= signal::bit(sig)
+                }
                 DefaultAction::Terminate => {
                     p.killed = Some(sig);
                     self.actions.push(Action::Terminate { pid, sig });
                 }
-                // Job control stops are not modelled yet; they are ignored.
-                _ => {}
+                DefaultAction::Stop => self.stop(pid, sig),
+                DefaultAction::Ignore | DefaultAction::Continue => {}
             },
             signal::Disposition::Catch => {
                 p.sig.pending |= signal::bit(sig);
@@ -1298,6 +1377,76 @@ impl Kernel {
                     self.actions.push(Action::Interrupt { pid });
                 }
             }
+        }
+    }
+
+    /// Linux's job-control check: a process outside the foreground group
+    /// using its controlling terminal. `None` lets the call go on; otherwise
+    /// the call fails (EIO when SIGTTIN is ignored, EINTR after a caught
+    /// signal) or waits while the signal's default action has stopped it.
+    fn tty_background(
+        &mut self,
+        pid: Pid,
+        pty: &Arc<crate::pty::device::Pty>,
+        sig: i32,
+    ) -> Option<Outcome> {
+        let p = self.procs.get(pid)?;
+        if !p.ctty.as_ref().is_some_and(|c| Arc::ptr_eq(c, pty)) {
+            return None;
+        }
+        let fg = pty.foreground()?;
+        if p.pgid == fg {
+            return None;
+        }
+        let ignored = p.sig.action(sig).disposition == signal::Disposition::Ignore
+            || p.sig.blocked & signal::bit(sig) != 0;
+        if ignored {
+            return (sig == signal::SIGTTIN).then_some(Outcome::Ready(Err(Errno::EIO)));
+        }
+        let pgid = p.pgid;
+        self.signal_group(pgid, sig);
+        let p = self.procs.get(pid)?;
+        if p.stopped {
+            return Some(Outcome::Block(vec![p.sig_events.key()]));
+        }
+        Some(Outcome::Ready(Err(Errno::EINTR)))
+    }
+
+    /// Stops `pid`: its calls wait, its parent hears of it.
+    fn stop(&mut self, pid: Pid, sig: i32) {
+        let Some(p) = self.procs.get_mut(pid) else {
+            return;
+        };
+        if p.stopped {
+            return;
+        }
+        p.stopped = true;
+        p.wait_report = Some(WaitStatus::stopped(sig));
+        let ppid = p.ppid;
+        self.actions.push(Action::Stop { pid });
+        self.tell_parent(ppid);
+    }
+
+    fn resume(&mut self, pid: Pid) {
+        let Some(p) = self.procs.get_mut(pid) else {
+            return;
+        };
+        p.stopped = false;
+        p.wait_report = Some(WaitStatus::CONTINUED);
+        p.sig_events.notify();
+        let ppid = p.ppid;
+        self.tell_parent(ppid);
+    }
+
+    /// A child stopped or continued: wake waitpid, and SIGCHLD unless the
+    /// parent asked for SA_NOCLDSTOP.
+    fn tell_parent(&mut self, ppid: Pid) {
+        let Some(parent) = self.procs.get(ppid) else {
+            return;
+        };
+        parent.child_events.notify();
+        if parent.sig.action(signal::SIGCHLD).flags & signal::SA_NOCLDSTOP == 0 {
+            self.send_signal(ppid, signal::SIGCHLD);
         }
     }
 
@@ -1380,8 +1529,12 @@ impl Kernel {
                 && p.sig.action(sig).disposition == signal::Disposition::Default
             {
                 p.sig.pending &= !signal::bit(sig);
-                p.killed = Some(sig);
-                self.actions.push(Action::Terminate { pid, sig });
+                if signal::default_action(sig) == DefaultAction::Stop {
+                    self.stop(pid, sig);
+                } else {
+                    p.killed = Some(sig);
+                    self.actions.push(Action::Terminate { pid, sig });
+                }
                 return;
             }
         }

@@ -26,6 +26,14 @@ impl WaitStatus {
         WaitStatus(sig & 0x7f)
     }
 
+    /// Stopped by `sig` (`WIFSTOPPED`).
+    pub fn stopped(sig: i32) -> WaitStatus {
+        WaitStatus((sig << 8) | 0x7f)
+    }
+
+    /// Resumed by SIGCONT (`WIFCONTINUED`).
+    pub const CONTINUED: WaitStatus = WaitStatus(0xffff);
+
     /// The status a shell reports: the exit code, or 128 + the signal.
     pub fn shell_code(self) -> i32 {
         match self.signal() {
@@ -36,7 +44,7 @@ impl WaitStatus {
 
     pub fn signal(self) -> Option<i32> {
         let sig = self.0 & 0x7f;
-        (sig != 0).then_some(sig)
+        (sig != 0 && sig != 0x7f).then_some(sig)
     }
 }
 
@@ -62,6 +70,10 @@ pub struct Process {
     /// Set once a fatal signal has been sent; the runtime unwinds the guest.
     pub killed: Option<i32>,
     pub sig: crate::signal::SigState,
+    /// Stopped by a job-control signal; its calls wait for SIGCONT.
+    pub stopped: bool,
+    /// A stop or continue its parent has not collected with waitpid yet.
+    pub wait_report: Option<WaitStatus>,
     /// The controlling terminal of the process's session.
     pub ctty: Option<std::sync::Arc<crate::pty::device::Pty>>,
     /// Notified when a signal becomes deliverable (wakes `sigsuspend`).
@@ -113,6 +125,8 @@ impl ProcessTable {
                 killed: None,
                 sig,
                 sig_events: WaitQueue::new(notifier),
+                stopped: false,
+                wait_report: None,
                 ctty,
             },
         );

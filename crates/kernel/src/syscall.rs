@@ -382,6 +382,8 @@ pub enum Syscall {
     SigReturn {
         mask: u64,
     },
+    /// Running wasm of a stopped process checks in; returns once continued.
+    StopPoint,
 }
 
 impl Syscall {

@@ -73,6 +73,8 @@ pub struct GuestCtx {
     pub(crate) alive: Sender<()>,
     /// Set when the kernel says a caught signal is due.
     signal_due: std::cell::Cell<bool>,
+    /// Function-table index of the SDK's signal trampoline.
+    pub(crate) trampoline: Option<u32>,
 }
 
 impl GuestCtx {
@@ -147,6 +149,7 @@ pub(crate) fn start(
         started: Instant::now(),
         alive,
         signal_due: std::cell::Cell::new(false),
+        trampoline: None,
     };
     std::thread::Builder::new()
         .name(name)
@@ -160,6 +163,7 @@ fn run(shared: Arc<Shared>, pre: InstancePre<GuestCtx>, ctx: GuestCtx) {
     let name = ctx.spec.name.clone();
     let budget = ctx.spec.budget;
     let kill = ctx.link.kill.clone();
+    let stop = ctx.link.stop.clone();
     let tx = ctx.tx.clone();
     let mut store = Store::new(&shared.engine, ctx);
     store.limiter(|c| &mut c.limits);
@@ -176,9 +180,17 @@ fn run(shared: Arc<Shared>, pre: InstancePre<GuestCtx>, ctx: GuestCtx) {
     // callback checks whether it is for us.
     store.set_epoch_deadline(1);
     let flag = kill.clone();
-    store.epoch_deadline_callback(move |_| match flag.load(Ordering::SeqCst) {
-        0 => Ok(UpdateDeadline::Continue(1)),
-        sig => Err(GuestExit::Signaled(sig).into()),
+    store.epoch_deadline_callback(move |ctx| {
+        // Stopped while computing: wait here until SIGCONT (or death).
+        if stop.swap(false, Ordering::SeqCst) {
+            if let Err(Fault::Exit(x)) = ctx.data().call(Syscall::StopPoint) {
+                return Err(x.into());
+            }
+        }
+        match flag.load(Ordering::SeqCst) {
+            0 => Ok(UpdateDeadline::Continue(1)),
+            sig => Err(GuestExit::Signaled(sig).into()),
+        }
     });
 
     let result = pre.instantiate(&mut store).and_then(|instance| {

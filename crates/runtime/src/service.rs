@@ -71,6 +71,8 @@ pub struct GuestLink {
     pub pid: Pid,
     pub replies: Receiver<Reply>,
     pub kill: Arc<AtomicI32>,
+    /// Set when the process was stopped while running wasm.
+    pub stop: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Answers to a call.
@@ -94,6 +96,7 @@ pub enum VmEvent {
 struct Proc {
     reply: Sender<Reply>,
     kill: Arc<AtomicI32>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
     parked: Option<u64>,
 }
 
@@ -230,11 +233,13 @@ impl Service {
     fn link(&mut self, pid: Pid) -> GuestLink {
         let (tx, rx) = crossbeam_channel::unbounded();
         let kill = Arc::new(AtomicI32::new(0));
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         self.procs.insert(
             pid,
             Proc {
                 reply: tx,
                 kill: kill.clone(),
+                stop: stop.clone(),
                 parked: None,
             },
         );
@@ -242,6 +247,7 @@ impl Service {
             pid,
             replies: rx,
             kill,
+            stop,
         }
     }
 
@@ -396,6 +402,15 @@ impl Service {
             }
             Action::Exited { pid, status } => {
                 let _ = self.events.send(VmEvent::Exited { pid, status });
+            }
+            Action::Stop { pid } => {
+                // A parked call already waits; running wasm must check in.
+                if let Some(p) = self.procs.get(&pid) {
+                    if p.parked.is_none() {
+                        p.stop.store(true, Ordering::SeqCst);
+                        self.engine.increment_epoch();
+                    }
+                }
             }
             Action::Interrupt { pid } => {
                 let Some(id) = self.procs.get(&pid).and_then(|p| p.parked) else {
