@@ -17,6 +17,9 @@ HOST_PROC(sigprocmask)
 int32_t __host_proc_sigprocmask(int32_t how, uint64_t set, uint32_t old_out);
 HOST_PROC(sigpending) int32_t __host_proc_sigpending(uint32_t out);
 HOST_PROC(sigsuspend) int32_t __host_proc_sigsuspend(uint64_t mask);
+HOST_PROC(set_signal_trampoline) int32_t __host_proc_set_signal_trampoline(uint32_t fn);
+
+static void trampoline(int sig);
 
 void __SIG_IGN(int sig) { (void)sig; }
 
@@ -54,6 +57,12 @@ int sigaction(int sig, const struct sigaction *restrict act, struct sigaction *r
     uint32_t disposition = act->sa_handler == SIG_DFL   ? 0
                            : act->sa_handler == SIG_IGN ? 1
                                                         : 2;
+    static int registered;
+    if (disposition == 2 && !registered) {
+        /* A function pointer is an index into the exported table. */
+        __host_proc_set_signal_trampoline((uint32_t)(uintptr_t)&trampoline);
+        registered = 1;
+    }
     int32_t e = __host_proc_sigaction(sig, disposition, (uint32_t)act->sa_flags, to_mask(&act->sa_mask));
     if (e) return fail(e);
     actions[sig] = *act;
@@ -110,8 +119,9 @@ int pause(void) {
     return sigsuspend(&cur);
 }
 
-/* Called by the sidecar with the kernel's mask for the handler in place. */
-__attribute__((export_name("__sidecar_signal_trampoline"))) void __sidecar_signal_trampoline(int sig) {
+/* Called by the sidecar, through the function table, with the kernel's mask
+ * for the handler in place. */
+static void trampoline(int sig) {
     if (sig <= 0 || sig >= _NSIG) return;
     struct sigaction *a = &actions[sig];
     if (a->sa_flags & SA_SIGINFO) {

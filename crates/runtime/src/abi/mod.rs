@@ -59,10 +59,6 @@ pub(crate) fn run(
     }
 }
 
-/// The export of the SDK's startup code that runs a caught signal's
-/// handler inside the guest.
-const TRAMPOLINE: &str = "__sidecar_signal_trampoline";
-
 /// Runs the handler of every caught signal that is due.
 fn deliver_signals(c: &mut Caller<'_, GuestCtx>) -> wasmtime::Result<()> {
     while c.data().take_signal_flag() {
@@ -72,13 +68,16 @@ fn deliver_signals(c: &mut Caller<'_, GuestCtx>) -> wasmtime::Result<()> {
             _ => None,
         };
         let Some((sig, restore)) = next else { break };
-        let handler = c
-            .get_export(TRAMPOLINE)
-            .and_then(|e| e.into_func())
-            .and_then(|f| f.typed::<i32, ()>(&*c).ok());
+        // Through the function table: calling an export of a command module
+        // would run its constructors again.
+        let handler = c.data().trampoline.and_then(|index| {
+            let table = c.get_export("__indirect_function_table")?.into_table()?;
+            let f = table.get(&mut *c, u64::from(index))?;
+            f.as_func()??.typed::<i32, ()>(&*c).ok()
+        });
         match handler {
             Some(f) => f.call(&mut *c, sig)?,
-            None => tracing::warn!("guest has no {TRAMPOLINE}; signal {sig} dropped"),
+            None => tracing::warn!("guest registered no signal trampoline; signal {sig} dropped"),
         }
         if let Err(Fault::Exit(x)) = c
             .data()

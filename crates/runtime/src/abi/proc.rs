@@ -31,6 +31,7 @@ pub const FUNCS: &[&str] = &[
     "sigprocmask",
     "sigpending",
     "sigsuspend",
+    "set_signal_trampoline",
 ];
 
 type C<'a> = Caller<'a, GuestCtx>;
@@ -238,6 +239,15 @@ pub fn add(l: &mut Linker<GuestCtx>) -> wasmtime::Result<()> {
             Ok(())
         })
     })?;
+    // Local to the guest thread: where its signal handlers are entered.
+    l.func_wrap(
+        P,
+        "set_signal_trampoline",
+        |mut c: C<'_>, index: u32| -> i32 {
+            c.data_mut().trampoline = Some(index);
+            0
+        },
+    )?;
     l.func_wrap(P, "sigsuspend", |mut c: C<'_>, mask: u64| {
         run(&mut c, |c| {
             let (_, ctx) = split(c)?;
