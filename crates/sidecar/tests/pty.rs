@@ -13,7 +13,7 @@
 //! * `pty_ioctl`: errors on non-ttys, the slave lock, names, queue sizes
 //!   and flushes, tcsetpgrp, TIOCNOTTY/TIOCSCTTY, drains, openpty and
 //!   login_tty, O_NOCTTY, the controlling process exiting.
-//! * (not run yet) `guests/tests/pty_jobs.c`: job control: background reads and writes (SIGTTIN,
+//! * `pty_jobs`: job control: background reads and writes (SIGTTIN,
 //!   SIGTTOU, TOSTOP), stops (WUNTRACED) and ^Z.
 //!
 //! Where the sidecar would block for good (a read or drain that Linux
@@ -42,4 +42,9 @@ fn pty_bulk() {
 #[test]
 fn pty_ioctl() {
     differential_ok("pty_ioctl", &[SELF]);
+}
+
+#[test]
+fn pty_jobs() {
+    differential_ok("pty_jobs", &[SELF]);
 }
