@@ -237,6 +237,15 @@ fn interactive_shell_survives_interrupts() {
     t.keys(&["clear; stty size", "Enter"]);
     t.wait_for("30 100", 1, Duration::from_secs(10));
 
+    // A full-screen program: less fills the window and follows a resize.
+    t.keys(&["clear; seq 1 200 > /tmp/n.txt; less /tmp/n.txt", "Enter"]);
+    t.wait_for("29\n/tmp/n.txt", 1, Duration::from_secs(10));
+    t.run(&["resize-window", "-t", "t", "-x", "80", "-y", "24"]);
+    t.wait_for("23\n/tmp/n.txt", 1, Duration::from_secs(10));
+    t.keys(&["q"]);
+    t.keys(&["clear; echo back from less", "Enter"]);
+    t.wait_for("back from less\npsx$", 1, Duration::from_secs(10));
+
     t.keys(&["exit", "Enter"]);
     let deadline = Instant::now() + Duration::from_secs(10);
     while !status.exists() {
