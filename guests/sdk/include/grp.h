@@ -1,7 +1,6 @@
 /* sidecar SDK: <grp.h> declarations (POSIX; layout as in musl/Linux).
- * wasi-libc 2022-05 ships no <grp.h>. Declared only: the calls fail at link
- * time until the shim implements them (the X server's "localgroup" access
- * control looks groups up by name). */
+ * wasi-libc 2022-05 ships no <grp.h>. Implemented by the shim (src/ids.c):
+ * the VM's /etc/group when present, and group root (gid 0) always. */
 #ifndef _GRP_H
 #define _GRP_H
 

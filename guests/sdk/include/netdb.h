@@ -1,8 +1,9 @@
 /* sidecar SDK: <netdb.h> declarations (POSIX; values as in musl/Linux).
  * wasi-libc 2022-05 ships no <netdb.h>. This header only declares the
  * standard names so that code with an optional TCP path (libxcb, libX11's
- * xtrans) compiles; no implementation exists yet, so calling these fails
- * at link time until the shim provides them. */
+ * xtrans) compiles. The VM has no network: the shim's gethostbyname (and
+ * h_errno) find nothing (src/host.c); the other functions are not
+ * implemented, so calling them fails at link time. */
 #ifndef _NETDB_H
 #define _NETDB_H
 

@@ -1,7 +1,6 @@
 /* sidecar SDK: <pwd.h> declarations (POSIX; layout as in musl/Linux).
- * wasi-libc 2022-05 ships no <pwd.h>. Declarations only: code that looks up
- * the user (libX11's home-directory lookup, shells) compiles, and the calls
- * fail at link time until the shim implements them. */
+ * wasi-libc 2022-05 ships no <pwd.h>. Implemented by the shim (src/ids.c):
+ * the VM's /etc/passwd when present, and root (uid 0) always. */
 #ifndef _PWD_H
 #define _PWD_H
 

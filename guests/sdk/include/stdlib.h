@@ -1,6 +1,6 @@
 /* sidecar SDK: <stdlib.h> = wasi-libc's plus what it hides: POSIX
- * realpath() (declared only: the shim does not implement it yet, so calls
- * fail at link time; fontconfig canonicalizes font paths with it) and the
+ * realpath() (implemented by the shim, src/realpath.c;
+ * fontconfig canonicalizes font paths with it) and the
  * pseudo-terminal calls (implemented by the shim, src/tty.c). */
 #ifndef __SIDECAR_STDLIB_H
 #define __SIDECAR_STDLIB_H

@@ -34,8 +34,8 @@ char *ttyname(int);
 int ttyname_r(int, char *, size_t);
 pid_t tcgetpgrp(int);
 int tcsetpgrp(int, pid_t);
-/* Declared only (wasi-libc hides them); not implemented yet, so calls fail
- * at link time until the shim provides them. User and group ids: */
+/* wasi-libc hides these. User and group ids (src/ids.c: always root; the
+ * set* calls fail with EPERM for any other id): */
 uid_t getuid(void);
 uid_t geteuid(void);
 gid_t getgid(void);
@@ -44,8 +44,10 @@ int setuid(uid_t);
 int setgid(gid_t);
 int seteuid(uid_t);
 int setegid(gid_t);
+int getgroups(int, gid_t[]);
 /* fork/exec (portable code references them on paths sidecar guests avoid,
- * e.g. the X server's Popen; posix_spawn is the supported way): */
+ * e.g. the X server's Popen; posix_spawn is the supported way). They fail
+ * with ENOSYS (src/exec.c). */
 pid_t fork(void);
 int execve(const char *, char *const[], char *const[]);
 int execv(const char *, char *const[]);
@@ -62,6 +64,10 @@ int dup3(int, int, int);
 /* openat() is routed through the shim so that O_CLOEXEC is honoured (see
  * <fcntl.h>); an asm label keeps the C name intact. */
 int openat(int, const char *, int, ...) __asm__("__sidecar_openat");
+/* sysconf() is routed through the shim (src/host.c) for _SC_OPEN_MAX,
+ * which wasi-libc reports as -1 and Linux as RLIMIT_NOFILE's soft limit
+ * (xtrans refuses every fd >= sysconf(_SC_OPEN_MAX)). */
+long sysconf(int) __asm__("__sidecar_sysconf");
 #endif
 
 #ifdef __cplusplus

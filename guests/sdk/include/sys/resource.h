@@ -1,7 +1,7 @@
 /* sidecar SDK: <sys/resource.h> = wasi-libc's (getrusage) plus the POSIX
- * resource limits it hides; values as on Linux. Declared only: the shim
- * does not implement getrlimit/setrlimit yet, so calls fail at link time.
- * (The X server raises RLIMIT_CORE for -core.) */
+ * resource limits it hides; values as on Linux. getrlimit/setrlimit are
+ * bookkeeping in the shim (src/host.c). (The X server raises RLIMIT_CORE
+ * for -core.) */
 #ifndef __SIDECAR_SYS_RESOURCE_H
 #define __SIDECAR_SYS_RESOURCE_H
 

@@ -1,7 +1,8 @@
 /* sidecar SDK: <sys/stat.h> = wasi-libc's plus the POSIX mode calls that it
- * hides (WASI preview 1 has no file modes). Declared only: the shim does not
- * implement them yet, so calls fail at link time. (libX11/xtrans and the X
- * server chmod their socket directory; fontconfig chmods its cache.) */
+ * hides (WASI preview 1 has no file modes). The shim (src/mode.c) checks
+ * that the file exists and changes nothing; umask is remembered only.
+ * (libX11/xtrans and the X server chmod their socket directory; fontconfig
+ * chmods its cache.) */
 #ifndef __SIDECAR_SYS_STAT_H
 #define __SIDECAR_SYS_STAT_H
 
