@@ -1,7 +1,9 @@
 # xorg-server 21.1.7 (with Debian's security fixes, see
 # patches/xorg-server/debian-security.series): only Xvfb. Every DDX but vfb,
 # GL, DRI, udev/systemd/hal, SELinux, secure-rpc and XDMCP are off; MIT-SHM is
-# off (no SysV shared memory); no input thread (no threads). Run-time paths
+# off (no SysV shared memory); no input thread (no threads). The server
+# listens on xtrans's "local" transport: on Linux that is the AF_UNIX
+# socket (path and abstract name), and "unix" is only its alias. Run-time paths
 # are guest paths: keymaps under /usr/share/X11/xkb (the default keymap is
 # precompiled at build time into xkb/compiled/, see xvfb-data.sh and
 # patches/xorg-server/0003-*), fonts under /usr/share/fonts/X11.
@@ -14,7 +16,7 @@ meson_flags=(
     -Dglamor=false -Dglx=false -Ddri1=false -Ddri2=false -Ddri3=false -Ddrm=false
     -Dudev=false -Dudev_kms=false -Dsystemd_logind=false -Dhal=false -Dxselinux=false
     -Dsecure-rpc=false -Dxdmcp=false -Dxdm-auth-1=false -Dipv6=false -Dinput_thread=false
-    -Dlisten_tcp=false -Dlisten_unix=true -Dlisten_local=false -Dmitshm=false
+    -Dlisten_tcp=false -Dlisten_unix=true -Dlisten_local=true -Dmitshm=false
     -Dxv=false -Dxvmc=false -Ddga=false -Dlinux_apm=false -Dlinux_acpi=false -Dagp=false
     -Dvgahw=false -Dint10=false -Dpciaccess=false -Dlibunwind=false -Ddtrace=false
     -Dsuid_wrapper=false -Dxf86bigfont=false -Dxcsecurity=false
