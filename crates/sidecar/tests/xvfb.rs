@@ -1,0 +1,232 @@
+//! X.Org's Xvfb as a guest (`examples/xvfb.toml`'s setup), checked with
+//! Debian's native X clients over the exposed socket: `xdpyinfo` sees the
+//! screen, `xwininfo` the root window, `xdotool` moves the pointer through
+//! XTEST, and `sidecar screenshot` agrees pixel for pixel with `xwd -root`.
+//!
+//! The VM root comes from `SIDECAR_TEST_XVFB_ROOT`, else
+//! `examples/xvfb-root` when it holds `usr/bin/Xvfb`, else
+//! `scripts/xvfb-root` is run once. HEAVY: on a fresh checkout that script
+//! cross-builds the X libraries and the server (several minutes, see
+//! `scripts/third-party/build`). The first start of a new Xvfb.wasm also
+//! compiles it (a few seconds; cached afterwards).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use common::{repo_root, run, text, SIDECAR};
+
+const CLIENT_TIMEOUT: Duration = Duration::from_secs(60);
+
+fn xvfb_root() -> &'static Path {
+    static ROOT: OnceLock<PathBuf> = OnceLock::new();
+    ROOT.get_or_init(|| {
+        if let Some(dir) = std::env::var_os("SIDECAR_TEST_XVFB_ROOT").filter(|d| !d.is_empty()) {
+            return PathBuf::from(dir);
+        }
+        let root = repo_root();
+        let example = root.join("examples/xvfb-root");
+        if example.join("usr/bin/Xvfb").is_file() {
+            return example;
+        }
+        // HEAVY: builds the X stack and Xvfb if the sysroot lacks them.
+        let out = Command::new(root.join("scripts/xvfb-root"))
+            .current_dir(&root)
+            .stderr(Stdio::inherit())
+            .output()
+            .expect("failed to run scripts/xvfb-root");
+        assert!(
+            out.status.success(),
+            "scripts/xvfb-root failed: {}",
+            out.status
+        );
+        let stdout = text(&out.stdout);
+        PathBuf::from(
+            stdout
+                .lines()
+                .last()
+                .expect("xvfb-root printed nothing")
+                .trim(),
+        )
+    })
+}
+
+/// A running `sidecar run` of the Xvfb VM; killed on drop, and its host
+/// socket removed (a killed sidecar leaves it behind).
+struct Vm {
+    child: Child,
+    dir: PathBuf,
+    socket: PathBuf,
+}
+
+impl Drop for Vm {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.socket);
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Boots Xvfb (display :0 in the VM) exposed as host display `:n`, and
+/// waits until an X client gets through.
+fn start_xvfb(n: u32, extra_args: &[&str]) -> Vm {
+    let dir = std::env::temp_dir().join(format!("sidecar-xvfb-{}-{n}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut args = vec!["Xvfb", ":0", "-screen", "0", "1024x768x24"];
+    args.extend_from_slice(extra_args);
+    let toml = format!(
+        "root = {root:?}\nfuel = \"unlimited\"\n\n[[guest]]\nname = \"Xvfb\"\n\
+         wasm = \"/usr/bin/Xvfb\"\nargs = {args:?}\nstderr = {{ file = {log:?} }}\n\n\
+         [[expose]]\nguest = \"/tmp/.X11-unix/X0\"\nhost = \"/tmp/.X11-unix/X{n}\"\n",
+        root = xvfb_root().canonicalize().unwrap().display().to_string(),
+        log = dir.join("Xvfb.log").display().to_string(),
+    );
+    let vm_toml = dir.join("vm.toml");
+    std::fs::write(&vm_toml, toml).unwrap();
+    let child = Command::new(SIDECAR)
+        .arg("run")
+        .arg(&vm_toml)
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("spawn sidecar run");
+    let socket = PathBuf::from(format!("/tmp/.X11-unix/X{n}"));
+    let mut vm = Vm { child, dir, socket };
+    let display = format!(":{n}");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let ok = Command::new("xdpyinfo")
+            .args(["-display", &display])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("xdpyinfo (x11-utils) is installed by scripts/install-deps")
+            .success();
+        if ok {
+            return vm;
+        }
+        if let Some(status) = vm.child.try_wait().unwrap() {
+            let log = std::fs::read_to_string(vm.dir.join("Xvfb.log")).unwrap_or_default();
+            panic!("the Xvfb VM exited ({status}) before serving clients:\n{log}");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "Xvfb did not serve clients within 120 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn client(prog: &str, args: &[&str], display: &str) -> Output {
+    let mut cmd = Command::new(prog);
+    cmd.args(args).env("DISPLAY", display);
+    let out = run(cmd, CLIENT_TIMEOUT);
+    assert!(
+        out.status.success(),
+        "{prog} {args:?}: {}\n{}",
+        out.status,
+        text(&out.stderr)
+    );
+    out
+}
+
+/// Decodes an XWD dump of a 24/32-bit TrueColor window into RGB.
+fn xwd_rgb(d: &[u8]) -> (u32, u32, Vec<u8>) {
+    let f = |i: usize| u32::from_be_bytes(d[i * 4..i * 4 + 4].try_into().unwrap());
+    let (hsize, w, h, byte_order, bpp, bpl, ncolors) =
+        (f(0), f(4), f(5), f(7), f(11), f(12), f(19));
+    let (rm, gm, bm) = (f(14), f(15), f(16));
+    assert_eq!(bpp, 32, "test expects a 32-bit framebuffer");
+    let data = &d[(hsize + ncolors * 12) as usize..];
+    let mut rgb = Vec::with_capacity((w * h * 3) as usize);
+    for y in 0..h as usize {
+        for x in 0..w as usize {
+            let b: [u8; 4] = data[y * bpl as usize + x * 4..][..4].try_into().unwrap();
+            let px = if byte_order == 1 {
+                u32::from_be_bytes(b)
+            } else {
+                u32::from_le_bytes(b)
+            };
+            let c = |m: u32| ((px & m) >> m.trailing_zeros()) as u8;
+            rgb.extend_from_slice(&[c(rm), c(gm), c(bm)]);
+        }
+    }
+    (w, h, rgb)
+}
+
+#[test]
+fn xvfb_guest_serves_native_clients() {
+    let n = 250 + std::process::id() % 100;
+    let display = format!(":{n}");
+    // -retro: the root is a pattern, so the pixel comparison sees content.
+    let _vm = start_xvfb(n, &["-retro"]);
+
+    let info = text(&client("xdpyinfo", &[], &display).stdout);
+    assert!(info.contains("screen #0"), "xdpyinfo:\n{info}");
+    assert!(
+        info.contains("dimensions:    1024x768"),
+        "xdpyinfo:\n{info}"
+    );
+    assert!(
+        info.contains("vendor string:    The X.Org Foundation"),
+        "xdpyinfo:\n{info}"
+    );
+    for ext in ["RENDER", "XKEYBOARD", "XTEST", "RANDR", "XInputExtension"] {
+        assert!(
+            info.contains(&format!("    {ext}\n")),
+            "no {ext} in xdpyinfo:\n{info}"
+        );
+    }
+
+    let tree = text(&client("xwininfo", &["-root", "-tree"], &display).stdout);
+    assert!(tree.contains("(the root window)"), "xwininfo:\n{tree}");
+    assert!(tree.contains("0 children."), "xwininfo:\n{tree}");
+
+    // One connection: the server resets (pointer back to the centre) when
+    // its last client leaves, as any X server without -noreset.
+    let loc = text(
+        &client(
+            "xdotool",
+            &["mousemove", "--sync", "100", "100", "getmouselocation"],
+            &display,
+        )
+        .stdout,
+    );
+    assert!(loc.starts_with("x:100 y:100 screen:0"), "xdotool: {loc}");
+
+    let dir = std::env::temp_dir().join(format!("sidecar-xvfb-shot-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let png_path = dir.join("root.png");
+    let mut cmd = Command::new(SIDECAR);
+    cmd.args(["screenshot", "--display", &display, "-o"])
+        .arg(&png_path);
+    let out = run(cmd, CLIENT_TIMEOUT);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let xwd = client("xwd", &["-root", "-silent", "-display", &display], &display);
+
+    let decoder = png::Decoder::new(std::io::BufReader::new(
+        std::fs::File::open(&png_path).unwrap(),
+    ));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    buf.truncate(info.buffer_size());
+    let (w, h, rgb) = xwd_rgb(&xwd.stdout);
+    assert_eq!((info.width, info.height), (w, h));
+    assert_eq!((w, h), (1024, 768));
+    assert_eq!(buf.len(), rgb.len());
+    let differing = buf
+        .chunks(3)
+        .zip(rgb.chunks(3))
+        .filter(|(a, b)| a != b)
+        .count();
+    assert_eq!(differing, 0, "pixels that differ from xwd");
+    assert!(
+        buf.chunks(3).any(|p| p != &buf[..3]),
+        "the root is one colour"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
