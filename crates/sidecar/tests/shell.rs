@@ -182,16 +182,10 @@ EOF
 fn interactive_shell_survives_interrupts() {
     let dir = std::env::temp_dir().join(format!("sidecar-shell-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let config = dir.join("vm.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "root = {:?}\n[[guest]]\nname = \"sh\"\nwasm = \"/bin/sh\"\nargs = [\"sh\", \"-i\"]\n\
-             env = {{ PS1 = \"psx$ \" }}\nstdio = \"tty\"\n",
-            shell_root()
-        ),
-    )
-    .unwrap();
+    // The example itself: its root is examples/shell-root, which
+    // scripts/build-shell-root (run by shell_root()) points at the build.
+    shell_root();
+    let config = repo_root().join("examples/shell.toml");
     let status = dir.join("status");
     let cmd = format!(
         "{SIDECAR} run {c}; echo \"exit=$?\" > {s}.tmp; mv {s}.tmp {s}; sleep 30",
@@ -199,17 +193,17 @@ fn interactive_shell_survives_interrupts() {
         s = status.display()
     );
     let t = Tmux::start("shell", &cmd);
-    t.wait_for("psx$", 1, Duration::from_secs(60));
+    t.wait_for("sidecar$", 1, Duration::from_secs(60));
 
     t.keys(&["echo hi | wc -c", "Enter"]);
-    t.wait_for("psx$", 2, Duration::from_secs(10));
+    t.wait_for("sidecar$", 2, Duration::from_secs(10));
 
     // ^C ends the foreground program, not the shell.
     t.keys(&["sleep 30", "Enter"]);
     std::thread::sleep(Duration::from_millis(500));
     let before = Instant::now();
     t.keys(&["C-c"]);
-    t.wait_for("psx$", 3, Duration::from_secs(10));
+    t.wait_for("sidecar$", 3, Duration::from_secs(10));
     assert!(
         before.elapsed() < Duration::from_secs(1),
         "^C took {:?}",
@@ -220,7 +214,7 @@ fn interactive_shell_survives_interrupts() {
 
     // ^C at the prompt gives a new prompt.
     t.keys(&["C-c"]);
-    t.wait_for("psx$", 5, Duration::from_secs(10));
+    t.wait_for("sidecar$", 5, Duration::from_secs(10));
     t.keys(&["echo still $((6*7))", "Enter"]);
     let s = t.wait_for("still 42", 1, Duration::from_secs(10));
     assert!(s.contains("\n3\n"), "no wc output; screen:\n{s}");
@@ -244,7 +238,7 @@ fn interactive_shell_survives_interrupts() {
     t.wait_for("23\n/tmp/n.txt", 1, Duration::from_secs(10));
     t.keys(&["q"]);
     t.keys(&["clear; echo back from less", "Enter"]);
-    t.wait_for("back from less\npsx$", 1, Duration::from_secs(10));
+    t.wait_for("back from less\nsidecar$", 1, Duration::from_secs(10));
 
     t.keys(&["exit", "Enter"]);
     let deadline = Instant::now() + Duration::from_secs(10);
