@@ -248,3 +248,27 @@ impl Drop for Tmux {
         self.run(&["kill-server"]);
     }
 }
+
+/// Decodes an `xwd` dump of a 32-bit TrueColor window into RGB bytes.
+pub fn xwd_rgb(d: &[u8]) -> (u32, u32, Vec<u8>) {
+    let f = |i: usize| u32::from_be_bytes(d[i * 4..i * 4 + 4].try_into().unwrap());
+    let (hsize, w, h, byte_order, bpp, bpl, ncolors) =
+        (f(0), f(4), f(5), f(7), f(11), f(12), f(19));
+    let (rm, gm, bm) = (f(14), f(15), f(16));
+    assert_eq!(bpp, 32, "test expects a 32-bit framebuffer");
+    let data = &d[(hsize + ncolors * 12) as usize..];
+    let mut rgb = Vec::with_capacity((w * h * 3) as usize);
+    for y in 0..h as usize {
+        for x in 0..w as usize {
+            let b: [u8; 4] = data[y * bpl as usize + x * 4..][..4].try_into().unwrap();
+            let px = if byte_order == 1 {
+                u32::from_be_bytes(b)
+            } else {
+                u32::from_le_bytes(b)
+            };
+            let c = |m: u32| ((px & m) >> m.trailing_zeros()) as u8;
+            rgb.extend_from_slice(&[c(rm), c(gm), c(bm)]);
+        }
+    }
+    (w, h, rgb)
+}
