@@ -138,10 +138,6 @@ impl Kernel {
         self.procs.get(pid)
     }
 
-    pub fn live_processes(&self) -> usize {
-        self.procs.live_count()
-    }
-
     /// Starts a process on behalf of the VM (parent pid 0). With a `Tty`
     /// stdio it runs on a new PTY; the returned bridge carries its master.
     pub fn create_process(
@@ -1049,16 +1045,7 @@ impl Kernel {
                         self.signal_group(g, signal::SIGHUP);
                         self.signal_group(g, signal::SIGCONT);
                     }
-                    pty.detach();
-                    let members: Vec<Pid> = self
-                        .procs
-                        .iter()
-                        .filter(|p| p.sid == my_sid)
-                        .map(|p| p.pid)
-                        .collect();
-                    for m in members {
-                        self.procs.get_mut(m).unwrap().ctty = None;
-                    }
+                    self.release_ctty(my_sid, &pty);
                 } else {
                     self.procs.get_mut(pid).unwrap().ctty = None;
                 }
@@ -1412,6 +1399,20 @@ impl Kernel {
         Some(Outcome::Ready(Err(Errno::EINTR)))
     }
 
+    /// Session `sid` loses its controlling terminal.
+    fn release_ctty(&mut self, sid: Pid, tty: &crate::pty::device::Pty) {
+        tty.detach();
+        let members: Vec<Pid> = self
+            .procs
+            .iter()
+            .filter(|p| p.sid == sid)
+            .map(|p| p.pid)
+            .collect();
+        for m in members {
+            self.procs.get_mut(m).unwrap().ctty = None;
+        }
+    }
+
     /// Stops `pid`: its calls wait, its parent hears of it.
     fn stop(&mut self, pid: Pid, sig: i32) {
         let Some(p) = self.procs.get_mut(pid) else {
@@ -1617,16 +1618,7 @@ impl Kernel {
         if let Some(tty) = ctty {
             if tty.session() == Some(pid) {
                 let fg = tty.foreground();
-                tty.detach();
-                let members: Vec<Pid> = self
-                    .procs
-                    .iter()
-                    .filter(|q| q.sid == pid)
-                    .map(|q| q.pid)
-                    .collect();
-                for m in members {
-                    self.procs.get_mut(m).unwrap().ctty = None;
-                }
+                self.release_ctty(pid, &tty);
                 if let Some(g) = fg {
                     self.signal_group(g, signal::SIGHUP);
                 }

@@ -157,13 +157,6 @@ impl ProcessTable {
         self.procs.values().filter(move |p| p.ppid == ppid)
     }
 
-    pub fn live_count(&self) -> usize {
-        self.procs
-            .values()
-            .filter(|p| p.state == ProcState::Live)
-            .count()
-    }
-
     /// Whether any live process is in group `pgid`.
     pub fn group_exists(&self, pgid: Pid) -> bool {
         self.procs.values().any(|p| p.pgid == pgid)

@@ -167,10 +167,6 @@ impl Pty {
         self.notify_both();
     }
 
-    pub fn output_drained(&self) -> bool {
-        self.lock().ld.output_drained()
-    }
-
     pub fn winsize(&self) -> Winsize {
         self.lock().winsize
     }
