@@ -3,7 +3,7 @@
 # (scripts/build-shell-root), one binary with the applets chosen in
 # busybox.files/config. busybox.files/sidecar-compat.h (force-included) and
 # include/ declare what wasi-libc lacks; compat.c defines what the applets
-# link (users, modes, temp files, realpath, popen); patches/busybox/0001
+# link beyond the SDK (ownership, temp files, popen); patches/busybox/0001
 # makes spawn() (find -exec, xargs) use posix_spawnp; test's error exits
 # use setjmp/longjmp (the sjlj recipe). Installs bin/busybox.wasm and
 # share/busybox/busybox.links (the applets' install paths).

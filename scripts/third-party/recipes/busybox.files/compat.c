@@ -1,11 +1,10 @@
-/* Definitions for what busybox links and wasi-libc and the SDK lack. Weak,
- * and linked from an archive after the SDK's shim, so that an SDK
- * implementation, once there, wins. sidecar has no users, permission bits
- * or device nodes: every process is root, ownership and mode changes
- * succeed on existing files and change nothing, the user and group
- * databases hold only root, mknod fails. popen/pclose/system run
- * `sh -c` through posix_spawn; fork/vfork/exec* fail with ENOSYS (the
- * libbb paths that use them are not reached by the applets built). */
+/* Definitions for what busybox links and neither wasi-libc nor the SDK has
+ * (ids, passwd/group, chmod/umask, realpath, fork/exec come from the SDK).
+ * Weak, and linked from an archive after the SDK's shim, so that an SDK
+ * implementation, once there, wins. Ownership changes succeed on existing
+ * files and change nothing, mknod fails; popen/pclose/system run `sh -c`
+ * through posix_spawn; vfork fails with ENOSYS (the libbb paths that use it
+ * are not reached by the applets built). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -24,112 +23,14 @@
 
 extern char **environ;
 
-WEAK uid_t getuid(void) { return 0; }
-WEAK uid_t geteuid(void) { return 0; }
-WEAK gid_t getgid(void) { return 0; }
-WEAK gid_t getegid(void) { return 0; }
 WEAK int chown(const char *p, uid_t u, gid_t g) { (void)u; (void)g; return access(p, F_OK); }
 WEAK int lchown(const char *p, uid_t u, gid_t g) { (void)u; (void)g; struct stat st; return lstat(p, &st); }
 WEAK int fchown(int fd, uid_t u, gid_t g) { (void)u; (void)g; struct stat st; return fstat(fd, &st); }
-WEAK int chmod(const char *p, mode_t m) { (void)m; return access(p, F_OK); }
-WEAK int fchmod(int fd, mode_t m) { (void)m; struct stat st; return fstat(fd, &st); }
-WEAK int getgroups(int n, gid_t *list) {
-    if (n > 0) list[0] = 0;
-    return 1;
-}
-WEAK struct passwd *getpwuid(uid_t uid) {
-    static struct passwd root = {"root", "x", 0, 0, "root", "/root", "/bin/sh"};
-    return uid == 0 ? &root : NULL;
-}
-WEAK struct passwd *getpwnam(const char *name) { return strcmp(name, "root") ? NULL : getpwuid(0); }
-WEAK struct group *getgrgid(gid_t gid) {
-    static char *none[] = {NULL};
-    static struct group root = {"root", "x", 0, none};
-    return gid == 0 ? &root : NULL;
-}
-WEAK struct group *getgrnam(const char *name) { return strcmp(name, "root") ? NULL : getgrgid(0); }
-WEAK pid_t fork(void) { errno = ENOSYS; return -1; }
 WEAK pid_t vfork(void) { errno = ENOSYS; return -1; }
-WEAK int execve(const char *p, char *const a[], char *const e[]) { (void)p; (void)a; (void)e; errno = ENOSYS; return -1; }
-WEAK int execv(const char *p, char *const a[]) { return execve(p, a, environ); }
-WEAK int execvp(const char *p, char *const a[]) { return execve(p, a, environ); }
 
-/* realpath: absolute, symlinks resolved (through the VFS), no . or .. */
-WEAK char *realpath(const char *path, char *resolved) {
-    char out[PATH_MAX], rest[PATH_MAX], link[PATH_MAX];
-    int links = 0;
-    size_t olen;
-    if (!path || !*path) {
-        errno = path ? ENOENT : EINVAL;
-        return NULL;
-    }
-    if (strlen(path) >= sizeof rest) goto toolong;
-    strcpy(rest, path);
-    if (rest[0] == '/') {
-        olen = 0;
-    } else {
-        if (!getcwd(out, sizeof out)) return NULL;
-        olen = strlen(out);
-        if (olen == 1) olen = 0; /* "/" */
-    }
-    out[olen] = 0;
-    char *p = rest;
-    while (*p) {
-        while (*p == '/') p++;
-        if (!*p) break;
-        char *end = strchrnul(p, '/');
-        size_t n = (size_t)(end - p);
-        if (n == 1 && p[0] == '.') {
-            p = end;
-            continue;
-        }
-        if (n == 2 && p[0] == '.' && p[1] == '.') {
-            while (olen > 0 && out[--olen] != '/') {}
-            out[olen] = 0;
-            p = end;
-            continue;
-        }
-        if (olen + 1 + n >= sizeof out) goto toolong;
-        out[olen] = '/';
-        memcpy(out + olen + 1, p, n);
-        out[olen + 1 + n] = 0;
-        struct stat st;
-        if (lstat(out, &st) < 0) return NULL;
-        if (S_ISLNK(st.st_mode)) {
-            if (++links > 40) {
-                errno = ELOOP;
-                return NULL;
-            }
-            ssize_t l = readlink(out, link, sizeof link - 1);
-            if (l < 0) return NULL;
-            link[l] = 0;
-            if (l + strlen(end) >= sizeof link) goto toolong;
-            strcat(link, end);
-            strcpy(rest, link);
-            p = rest;
-            if (link[0] == '/') olen = 0;
-            out[olen] = 0;
-            continue;
-        }
-        olen += 1 + n;
-        p = end;
-    }
-    if (olen == 0) strcpy(out, "/");
-    if (!resolved) return strdup(out);
-    return strcpy(resolved, out);
-toolong:
-    errno = ENAMETOOLONG;
-    return NULL;
-}
 WEAK int mknod(const char *p, mode_t m, dev_t d) { (void)p; (void)m; (void)d; errno = EPERM; return -1; }
 WEAK int chroot(const char *p) { (void)p; errno = EPERM; return -1; }
 WEAK int getpagesize(void) { return 65536; }
-WEAK mode_t umask(mode_t mask) {
-    static mode_t cur = 022;
-    mode_t old = cur;
-    cur = mask & 0777;
-    return old;
-}
 WEAK int clock_settime(clockid_t c, const struct timespec *t) { (void)c; (void)t; errno = EPERM; return -1; }
 WEAK int settimeofday(const struct timeval *t, const void *z) { (void)t; (void)z; errno = EPERM; return -1; }
 
