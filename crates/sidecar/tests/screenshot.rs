@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use common::{xwd_rgb, SIDECAR};
+use common::{assert_png_matches_xwd, SIDECAR};
 
 struct Server(Child);
 
@@ -63,24 +63,6 @@ fn screenshot_matches_xwd_pixel_for_pixel() {
         .expect("xwd (x11-apps) is installed by scripts/install-deps");
     assert!(xwd.status.success());
 
-    let decoder = png::Decoder::new(std::io::BufReader::new(
-        std::fs::File::open(&png_path).unwrap(),
-    ));
-    let mut reader = decoder.read_info().unwrap();
-    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
-    let info = reader.next_frame(&mut buf).unwrap();
-    buf.truncate(info.buffer_size());
-    let (w, h, rgb) = xwd_rgb(&xwd.stdout);
-    assert_eq!((info.width, info.height), (w, h));
-    assert_eq!((w, h), (320, 200));
-    assert_eq!(buf.len(), rgb.len());
-    let differing = buf
-        .chunks(3)
-        .zip(rgb.chunks(3))
-        .filter(|(a, b)| a != b)
-        .count();
-    assert_eq!(differing, 0, "pixels that differ from xwd");
-    // The retro pattern is not a flat fill: the comparison saw real content.
-    assert!(buf.chunks(3).any(|p| p != &buf[..3]));
+    assert_png_matches_xwd(&png_path, &xwd.stdout, (320, 200));
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -17,7 +17,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use common::{repo_root, run, text, xwd_rgb, SIDECAR};
+use common::{assert_png_matches_xwd, repo_root, run, text, SIDECAR};
 
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -183,26 +183,6 @@ fn xvfb_guest_serves_native_clients() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let xwd = client("xwd", &["-root", "-silent", "-display", &display], &display);
 
-    let decoder = png::Decoder::new(std::io::BufReader::new(
-        std::fs::File::open(&png_path).unwrap(),
-    ));
-    let mut reader = decoder.read_info().unwrap();
-    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
-    let info = reader.next_frame(&mut buf).unwrap();
-    buf.truncate(info.buffer_size());
-    let (w, h, rgb) = xwd_rgb(&xwd.stdout);
-    assert_eq!((info.width, info.height), (w, h));
-    assert_eq!((w, h), (1024, 768));
-    assert_eq!(buf.len(), rgb.len());
-    let differing = buf
-        .chunks(3)
-        .zip(rgb.chunks(3))
-        .filter(|(a, b)| a != b)
-        .count();
-    assert_eq!(differing, 0, "pixels that differ from xwd");
-    assert!(
-        buf.chunks(3).any(|p| p != &buf[..3]),
-        "the root is one colour"
-    );
+    assert_png_matches_xwd(&png_path, &xwd.stdout, (1024, 768));
     let _ = std::fs::remove_dir_all(&dir);
 }

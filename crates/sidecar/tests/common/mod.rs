@@ -272,3 +272,28 @@ pub fn xwd_rgb(d: &[u8]) -> (u32, u32, Vec<u8>) {
     }
     (w, h, rgb)
 }
+
+/// Asserts that the PNG at `png` (from `sidecar screenshot`) is `size` and
+/// equals the `xwd` dump pixel for pixel, and that the screen is not one
+/// flat colour (so the comparison saw real content).
+pub fn assert_png_matches_xwd(png: &Path, xwd: &[u8], size: (u32, u32)) {
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(png).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    buf.truncate(info.buffer_size());
+    let (w, h, rgb) = xwd_rgb(xwd);
+    assert_eq!((info.width, info.height), (w, h));
+    assert_eq!((w, h), size);
+    assert_eq!(buf.len(), rgb.len());
+    let differing = buf
+        .chunks(3)
+        .zip(rgb.chunks(3))
+        .filter(|(a, b)| a != b)
+        .count();
+    assert_eq!(differing, 0, "pixels that differ from xwd");
+    assert!(
+        buf.chunks(3).any(|p| p != &buf[..3]),
+        "the screen is one flat colour"
+    );
+}
