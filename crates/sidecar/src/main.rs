@@ -141,8 +141,9 @@ fn run(cmd: Command) -> anyhow::Result<i32> {
             }
         }
     };
+    let stops = terminal::StopSignals::install();
     let mut vm = Vm::new(vm).start()?;
-    terminal::forward_stop_signals(vm.handle());
+    stops.forward(vm.handle());
     let mut raw = None;
     if let Some(link) = vm.take_terminal() {
         // ^C and friends then reach the guest's line discipline as bytes.

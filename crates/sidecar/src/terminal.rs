@@ -77,31 +77,41 @@ impl SizeWatch {
     }
 }
 
-/// Passes the signals that stop the sidecar on to the guests, so servers can
-/// shut down cleanly: the first SIGTERM/SIGINT/SIGHUP is forwarded, a second
-/// one kills every guest.
-pub fn forward_stop_signals(vm: VmHandle) {
-    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
-    let Ok(mut signals) = Signals::new([SIGTERM, SIGINT, SIGHUP]) else {
-        tracing::warn!("cannot install stop-signal forwarding");
-        return;
-    };
-    let spawned = std::thread::Builder::new()
-        .name("stop signals".into())
-        .spawn(move || {
-            let mut seen = 0;
-            for sig in signals.forever() {
-                seen += 1;
-                let to_guests = if seen == 1 {
-                    sig
-                } else {
-                    sidecar_kernel::signal::SIGKILL
-                };
-                tracing::info!("host signal {sig}: sending {to_guests} to the guests");
-                vm.signal_all(to_guests);
-            }
-        });
-    if let Err(e) = spawned {
-        tracing::warn!("cannot forward stop signals: {e}");
+/// The signals that stop the sidecar, registered before the VM starts so
+/// none is lost at startup: the first SIGTERM/SIGINT/SIGHUP is passed on to
+/// the guests (so servers shut down cleanly), a second one kills them.
+pub struct StopSignals(Option<Signals>);
+
+impl StopSignals {
+    pub fn install() -> StopSignals {
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+        let signals = Signals::new([SIGTERM, SIGINT, SIGHUP]);
+        if signals.is_err() {
+            tracing::warn!("cannot install stop-signal forwarding");
+        }
+        StopSignals(signals.ok())
+    }
+
+    /// Forwards every signal received since `install` to `vm`.
+    pub fn forward(self, vm: VmHandle) {
+        let Some(mut signals) = self.0 else { return };
+        let spawned = std::thread::Builder::new()
+            .name("stop signals".into())
+            .spawn(move || {
+                let mut seen = 0;
+                for sig in signals.forever() {
+                    seen += 1;
+                    let to_guests = if seen == 1 {
+                        sig
+                    } else {
+                        sidecar_kernel::signal::SIGKILL
+                    };
+                    tracing::info!("host signal {sig}: sending {to_guests} to the guests");
+                    vm.signal_all(to_guests);
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::warn!("cannot forward stop signals: {e}");
+        }
     }
 }
