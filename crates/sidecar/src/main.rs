@@ -1,6 +1,7 @@
 //! `sidecar`: run a VM of wasm guests on the sidecar kernel.
 
 mod config;
+mod pixels;
 mod screenshot;
 mod terminal;
 
@@ -40,6 +41,19 @@ enum Command {
         /// The PNG to write.
         #[arg(short, long)]
         output: PathBuf,
+    },
+    /// Print how many pixels of an X display's root window have a colour:
+    /// a framebuffer assertion for scripts.
+    Pixels {
+        /// The X display, as in DISPLAY (`:99`).
+        #[arg(long, default_value = ":99")]
+        display: String,
+        /// The colour, `#rrggbb` (exact match).
+        #[arg(long)]
+        color: pixels::Color,
+        /// Count only inside this rectangle, `WxH+X+Y` (default: the screen).
+        #[arg(long)]
+        region: Option<pixels::Region>,
     },
     /// Run one guest: the current directory is the VM's /, /tmp is fresh,
     /// stdio is inherited and the exit code is passed through.
@@ -93,6 +107,16 @@ fn run(cmd: Command) -> anyhow::Result<i32> {
         );
         return Ok(0);
     }
+    if let Command::Pixels {
+        display,
+        color,
+        region,
+    } = &cmd
+    {
+        let image = screenshot::grab(display)?;
+        println!("{}", pixels::count(&image, *color, *region)?);
+        return Ok(0);
+    }
     // Before the size is read, so no resize is missed.
     let sizes = terminal::SizeWatch::start();
     let vm = match cmd {
@@ -102,7 +126,7 @@ fn run(cmd: Command) -> anyhow::Result<i32> {
             let file = config::parse(&path, &text)?;
             config::to_vm(&path, file, sizes.size())?
         }
-        Command::Screenshot { .. } => unreachable!("handled above"),
+        Command::Screenshot { .. } | Command::Pixels { .. } => unreachable!("handled above"),
         Command::Exec {
             fuel,
             memory,

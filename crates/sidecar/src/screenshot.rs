@@ -1,5 +1,6 @@
 //! `sidecar screenshot`: the root window as a PNG, read over the X protocol
 //! (GetImage) from outside the guests, so the server needs no changes.
+//! `grab` is also what `sidecar pixels` counts in.
 
 use std::path::Path;
 
@@ -7,8 +8,39 @@ use anyhow::{bail, Context};
 use x11rb::connection::Connection;
 use x11rb::protocol::xproto::{ConnectionExt, ImageFormat};
 
+/// The contents of a root window, 8-bit RGB, row by row.
+pub struct Rgb {
+    pub width: u16,
+    pub height: u16,
+    pub data: Vec<u8>,
+}
+
+impl Rgb {
+    /// The pixel at (`x`, `y`).
+    pub fn pixel(&self, x: usize, y: usize) -> [u8; 3] {
+        let i = (y * usize::from(self.width) + x) * 3;
+        [self.data[i], self.data[i + 1], self.data[i + 2]]
+    }
+}
+
 /// Captures the root window of `display` (e.g. `:99`) into `out`.
 pub fn capture(display: &str, out: &Path) -> anyhow::Result<(u16, u16)> {
+    let image = grab(display)?;
+    let file =
+        std::fs::File::create(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let mut enc = png::Encoder::new(
+        std::io::BufWriter::new(file),
+        u32::from(image.width),
+        u32::from(image.height),
+    );
+    enc.set_color(png::ColorType::Rgb);
+    enc.set_depth(png::BitDepth::Eight);
+    enc.write_header()?.write_image_data(&image.data)?;
+    Ok((image.width, image.height))
+}
+
+/// Reads the root window of `display` with GetImage.
+pub fn grab(display: &str) -> anyhow::Result<Rgb> {
     let (conn, screen_num) = x11rb::connect(Some(display))
         .with_context(|| format!("cannot connect to X display {display}"))?;
     let screen = &conn.setup().roots[screen_num];
@@ -60,11 +92,9 @@ pub fn capture(display: &str, out: &Path) -> anyhow::Result<(u16, u16)> {
             rgb.extend_from_slice(&[(px >> rs) as u8, (px >> gs) as u8, (px >> bs) as u8]);
         }
     }
-    let file =
-        std::fs::File::create(out).with_context(|| format!("cannot create {}", out.display()))?;
-    let mut enc = png::Encoder::new(std::io::BufWriter::new(file), u32::from(w), u32::from(h));
-    enc.set_color(png::ColorType::Rgb);
-    enc.set_depth(png::BitDepth::Eight);
-    enc.write_header()?.write_image_data(&rgb)?;
-    Ok((w, h))
+    Ok(Rgb {
+        width: w,
+        height: h,
+        data: rgb,
+    })
 }
