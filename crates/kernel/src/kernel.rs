@@ -73,6 +73,9 @@ pub struct InitSpec {
     pub stdio: [Stdio; 3],
 }
 
+/// The one interval timer `setitimer` supports.
+pub const ITIMER_REAL: i32 = 0;
+
 /// Waitpid option bits (Linux).
 pub const WNOHANG: u32 = 1;
 
@@ -87,6 +90,7 @@ pub struct Kernel {
     pub(crate) bridges: crate::unix::bridge::Bridges,
     ptys: Arc<std::sync::Mutex<PtyTable>>,
     tty_events: TtyEvents,
+    itimers: crate::timer::ITimers,
 }
 
 /// Host stdin, fed to guests through a pipe whose write end the kernel holds.
@@ -123,6 +127,7 @@ impl Kernel {
             bridges: Default::default(),
             ptys,
             tty_events,
+            itimers: Default::default(),
         }
     }
 
@@ -601,7 +606,9 @@ impl Kernel {
                 let p = self.procs.get_mut(pid).unwrap();
                 if p.sig.suspend_saved.is_none() {
                     p.sig.suspend_saved = Some(p.sig.blocked);
-                    p.sig.blocked = *mask & !signal::UNBLOCKABLE;
+                    if let Some(mask) = mask {
+                        p.sig.blocked = *mask & !signal::UNBLOCKABLE;
+                    }
                 }
                 if p.sig.deliverable() != 0 {
                     Outcome::Ready(Err(Errno::EINTR))
@@ -612,6 +619,17 @@ impl Kernel {
             S::SigNext => Outcome::Ready(Ok(Ret::SigDeliver(self.sig_next(pid)))),
             // Reached only once the process is not stopped.
             S::StopPoint => Outcome::Ready(Ok(Ret::Unit)),
+            S::ITimer { which, new } => {
+                if *which != ITIMER_REAL {
+                    return Outcome::Ready(Err(Errno::EINVAL));
+                }
+                let now = Instant::now();
+                let old = match new {
+                    Some(v) => self.itimers.set(pid, now, *v),
+                    None => self.itimers.get(pid, now),
+                };
+                Outcome::Ready(Ok(Ret::ITimer(old)))
+            }
             S::SigReturn { mask } => {
                 self.procs.get_mut(pid).unwrap().sig.blocked = *mask & !signal::UNBLOCKABLE;
                 self.after_unblock(pid);
@@ -1610,6 +1628,7 @@ impl Kernel {
         }
         p.fds.clear();
         p.state = ProcState::Zombie(status);
+        self.itimers.clear(pid);
         // A controlling process that exits takes its terminal with it:
         // SIGHUP to the foreground group, and the tty is free again.
         let ctty = (p.sid == pid).then(|| p.ctty.take()).flatten();
@@ -1641,6 +1660,18 @@ impl Kernel {
                 self.procs.remove(pid);
                 self.actions.push(Action::Exited { pid, status });
             }
+        }
+    }
+
+    /// When the next interval timer expires (the service waits for it).
+    pub fn next_timer(&self) -> Option<Instant> {
+        self.itimers.next_deadline()
+    }
+
+    /// Signals the owners of the timers due at `now` (SIGALRM).
+    pub fn fire_timers(&mut self, now: Instant) {
+        for pid in self.itimers.expire(now) {
+            self.send_signal(pid, signal::SIGALRM);
         }
     }
 

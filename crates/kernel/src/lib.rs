@@ -12,6 +12,7 @@ pub mod pipe;
 pub mod process;
 pub mod signal;
 pub mod syscall;
+pub mod timer;
 pub mod unix;
 pub mod vfs;
 pub mod wait;

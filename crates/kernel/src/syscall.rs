@@ -372,8 +372,9 @@ pub enum Syscall {
     },
     SigPending,
     /// Waits with `mask` blocked until a handler is due; always `EINTR`.
+    /// `None` keeps the current mask (`pause`), in the same step.
     SigSuspend {
-        mask: u64,
+        mask: Option<u64>,
     },
     /// Takes the next deliverable caught signal and blocks what its handler
     /// needs blocked; returns the signal and the mask to restore.
@@ -384,6 +385,12 @@ pub enum Syscall {
     },
     /// Running wasm of a stopped process checks in; returns once continued.
     StopPoint,
+    /// `setitimer(which, new)`, or `getitimer(which)` when `new` is `None`;
+    /// returns the old setting. Only `ITIMER_REAL` (0) exists.
+    ITimer {
+        which: i32,
+        new: Option<crate::timer::ITimerVal>,
+    },
 }
 
 impl Syscall {
@@ -454,6 +461,7 @@ pub enum Ret {
     },
     /// The next handler to run: `(signal, mask to restore afterwards)`.
     SigDeliver(Option<(i32, u64)>),
+    ITimer(crate::timer::ITimerVal),
 }
 
 /// A socket option's value; errors stay typed so the runtime converts them.

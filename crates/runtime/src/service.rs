@@ -9,8 +9,8 @@
 //! A call that would block is parked with the wait keys the kernel named and
 //! retried only when one of those queues is notified, or when its own
 //! deadline passes (a sleep or a poll timeout). The thread itself blocks in
-//! `recv`, or `recv_deadline` for the earliest parked deadline: there is no
-//! polling interval anywhere.
+//! `recv`, or `recv_deadline` for the earliest parked deadline or interval
+//! timer expiry: there is no polling interval anywhere.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicI32, Ordering};
@@ -158,8 +158,13 @@ impl Service {
     /// Serves until every sender of the request channel is gone.
     pub fn run(mut self) {
         loop {
-            let msg = match self.deadlines.first() {
-                Some(&(when, _)) => match self.rx.recv_deadline(when) {
+            let parked = self.deadlines.first().map(|&(when, _)| when);
+            let next = match (parked, self.kernel.next_timer()) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            let msg = match next {
+                Some(when) => match self.rx.recv_deadline(when) {
                     Ok(m) => Some(m),
                     Err(RecvTimeoutError::Timeout) => None,
                     Err(RecvTimeoutError::Disconnected) => return,
@@ -172,7 +177,12 @@ impl Service {
             match msg {
                 Some(Msg::Shutdown) => return,
                 Some(m) => self.handle(m),
-                None => self.expire(),
+                None => {}
+            }
+            // Checked after messages too: a steady stream of calls must not
+            // hold back a timeout or a timer.
+            if next.is_some_and(|when| when <= Instant::now()) {
+                self.expire();
             }
             self.settle();
             if self.drain.is_some() && self.kernel.bridges_drained() {
@@ -334,9 +344,11 @@ impl Service {
         Some(p)
     }
 
-    /// Retries every parked call whose deadline has passed.
+    /// Fires due interval timers and retries every parked call whose
+    /// deadline has passed.
     fn expire(&mut self) {
         let now = Instant::now();
+        self.kernel.fire_timers(now);
         let due: Vec<u64> = self
             .deadlines
             .iter()

@@ -64,6 +64,13 @@ fn signals() {
     differential_ok("signals", &[SELF]);
 }
 
+/// setitimer/getitimer/alarm: SIGALRM on time, periodic reloads, EINTR,
+/// and the default action.
+#[test]
+fn itimer() {
+    differential_ok("itimer", &[SELF]);
+}
+
 /// A crashing child's output reaches its parent, then EOF, then a death by
 /// the signal Linux would give (abort -> SIGABRT, wild store -> SIGSEGV).
 #[test]

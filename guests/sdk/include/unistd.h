@@ -28,6 +28,8 @@ pid_t getsid(pid_t);
 pid_t setpgrp(void);
 #endif
 int pause(void);
+/* ITIMER_REAL, as on Linux (src/itimer.c; ualarm is declared upstream). */
+unsigned alarm(unsigned);
 /* Terminals (src/tty.c; isatty() is wasi-libc's declaration, replaced by
  * the shim's TCGETS-based one). */
 char *ttyname(int);

@@ -17,6 +17,7 @@ HOST_PROC(sigprocmask)
 int32_t __host_proc_sigprocmask(int32_t how, uint64_t set, uint32_t old_out);
 HOST_PROC(sigpending) int32_t __host_proc_sigpending(uint32_t out);
 HOST_PROC(sigsuspend) int32_t __host_proc_sigsuspend(uint64_t mask);
+HOST_PROC(pause) int32_t __host_proc_pause(void);
 HOST_PROC(set_signal_trampoline) int32_t __host_proc_set_signal_trampoline(uint32_t fn);
 
 static void trampoline(int sig);
@@ -113,11 +114,9 @@ int sigpending(sigset_t *set) {
 
 int sigsuspend(const sigset_t *mask) { return fail(__host_proc_sigsuspend(to_mask(mask))); }
 
-int pause(void) {
-    sigset_t cur;
-    if (sigprocmask(SIG_BLOCK, NULL, &cur) != 0) return -1;
-    return sigsuspend(&cur);
-}
+/* One kernel call: a handler that ran between reading the mask and
+ * suspending would leave the wait with nothing to end it. */
+int pause(void) { return fail(__host_proc_pause()); }
 
 /* Called by the sidecar, through the function table, with the kernel's mask
  * for the handler in place. */

@@ -2,7 +2,9 @@
 
 use sidecar_kernel::signal::{Disposition, SigAction};
 use sidecar_kernel::syscall::{SpawnAction, SpawnAttr, SpawnRequest};
+use sidecar_kernel::timer::ITimerVal;
 use sidecar_kernel::{Errno, Ret, Syscall};
+use std::time::Duration;
 use wasmtime::{Caller, Linker};
 
 use super::{expect_ret, run, split};
@@ -31,7 +33,10 @@ pub const FUNCS: &[&str] = &[
     "sigprocmask",
     "sigpending",
     "sigsuspend",
+    "pause",
     "set_signal_trampoline",
+    "setitimer",
+    "getitimer",
 ];
 
 type C<'a> = Caller<'a, GuestCtx>;
@@ -251,10 +256,49 @@ pub fn add(l: &mut Linker<GuestCtx>) -> wasmtime::Result<()> {
     l.func_wrap(P, "sigsuspend", |mut c: C<'_>, mask: u64| {
         run(&mut c, |c| {
             let (_, ctx) = split(c)?;
-            ctx.call(Syscall::SigSuspend { mask })?;
+            ctx.call(Syscall::SigSuspend { mask: Some(mask) })?;
             Ok(())
         })
     })?;
+    l.func_wrap(P, "pause", |mut c: C<'_>| {
+        run(&mut c, |c| {
+            let (_, ctx) = split(c)?;
+            ctx.call(Syscall::SigSuspend { mask: None })?;
+            Ok(())
+        })
+    })?;
+    l.func_wrap(
+        P,
+        "setitimer",
+        |mut c: C<'_>, which: i32, interval_us: i64, value_us: i64, old_out: u32| {
+            run(&mut c, |c| {
+                let micros = |us: i64| u64::try_from(us).map(Duration::from_micros);
+                let (Ok(interval), Ok(value)) = (micros(interval_us), micros(value_us)) else {
+                    return Err(Errno::EINVAL.into());
+                };
+                let new = Some(ITimerVal { interval, value });
+                itimer(c, which, new, old_out)
+            })
+        },
+    )?;
+    l.func_wrap(P, "getitimer", |mut c: C<'_>, which: i32, out: u32| {
+        run(&mut c, |c| itimer(c, which, None, out))
+    })?;
+    Ok(())
+}
+
+/// Sets or reads an interval timer; the old setting goes to `out` (two
+/// u64 microsecond counts: interval, value) unless it is 0.
+fn itimer(c: &mut C<'_>, which: i32, new: Option<ITimerVal>, out: u32) -> AbiResult<()> {
+    let (mut m, ctx) = split(c)?;
+    if out != 0 {
+        m.slice(out, 16)?;
+    }
+    let old = expect_ret!(ctx.call(Syscall::ITimer { which, new })?, Ret::ITimer(v) => v);
+    if out != 0 {
+        m.write_u64(out, old.interval.as_micros() as u64)?;
+        m.write_u64(out + 8, old.value.as_micros() as u64)?;
+    }
     Ok(())
 }
 
