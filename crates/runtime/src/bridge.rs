@@ -74,14 +74,23 @@ impl VmHandle {
     }
 
     /// Publishes the guest listener at `guest` as a host socket at `host`.
-    /// A stale socket file at `host` is replaced; anything else is an error.
-    pub fn expose(&self, guest: String, host: PathBuf) -> std::io::Result<()> {
+    /// A stale socket file at `host` (nobody accepts on it) is replaced; a
+    /// live one or any other file is an error. The returned guard removes
+    /// the socket file again.
+    pub fn expose(&self, guest: String, host: PathBuf) -> std::io::Result<HostSocket> {
+        use std::io::{Error, ErrorKind};
         use std::os::unix::fs::FileTypeExt;
         if let Ok(meta) = std::fs::symlink_metadata(&host) {
             if !meta.file_type().is_socket() {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::AlreadyExists,
+                return Err(Error::new(
+                    ErrorKind::AlreadyExists,
                     "exists and is not a socket",
+                ));
+            }
+            if UnixStream::connect(&host).is_ok() {
+                return Err(Error::new(
+                    ErrorKind::AddrInUse,
+                    "a live server is listening there",
                 ));
             }
             std::fs::remove_file(&host)?;
@@ -90,6 +99,7 @@ impl VmHandle {
             std::fs::create_dir_all(dir)?;
         }
         let listener = UnixListener::bind(&host)?;
+        let guard = HostSocket::new(host)?;
         let vm = self.clone();
         std::thread::Builder::new()
             .name(format!("expose {guest}"))
@@ -103,7 +113,36 @@ impl VmHandle {
                     }
                 }
             })?;
-        Ok(())
+        Ok(guard)
+    }
+}
+
+/// A socket file the VM bound on the host; removed on drop unless another
+/// file has taken its place since.
+#[derive(Debug)]
+pub struct HostSocket {
+    path: PathBuf,
+    id: (u64, u64),
+}
+
+impl HostSocket {
+    fn new(path: PathBuf) -> std::io::Result<HostSocket> {
+        let id = file_id(&path)?;
+        Ok(HostSocket { path, id })
+    }
+}
+
+fn file_id(path: &std::path::Path) -> std::io::Result<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::symlink_metadata(path)?;
+    Ok((m.dev(), m.ino()))
+}
+
+impl Drop for HostSocket {
+    fn drop(&mut self) {
+        if file_id(&self.path).ok() == Some(self.id) {
+            let _ = std::fs::remove_file(&self.path);
+        }
     }
 }
 

@@ -253,7 +253,7 @@ impl Vm {
             pump_stdin(tx.clone(), credit_rx);
         }
         tracing::debug!(elapsed = ?started.elapsed(), "guests started");
-        let vm = RunningVm {
+        let mut vm = RunningVm {
             tx,
             events,
             alive: alive_rx,
@@ -262,9 +262,11 @@ impl Vm {
             mains,
             statuses,
             terminal,
+            exposed: Vec::new(),
         };
         for l in &cfg.expose {
-            vm.handle()
+            let socket = vm
+                .handle()
                 .expose(l.guest.clone(), l.host.clone())
                 .map_err(|e| VmError::Link {
                     what: "expose",
@@ -272,6 +274,7 @@ impl Vm {
                     host: l.host.clone(),
                     error: e.to_string(),
                 })?;
+            vm.exposed.push(socket);
         }
         Ok(vm)
     }
@@ -287,6 +290,8 @@ pub struct RunningVm {
     mains: HashMap<Pid, usize>,
     statuses: Vec<Option<WaitStatus>>,
     terminal: Option<crate::bridge::BridgeLink>,
+    /// Host sockets of `expose` links, removed when the VM ends.
+    exposed: Vec<crate::bridge::HostSocket>,
 }
 
 impl RunningVm {
@@ -317,6 +322,8 @@ impl RunningVm {
                 Err(_) => break,
             }
         }
+        // From here on new host clients find no socket, not a dying VM.
+        self.exposed.clear();
         let _ = self.tx.send(Msg::KillAll(SIGKILL));
         // Every guest thread holds a sender; this returns once all are gone.
         let _ = self.alive.recv();

@@ -84,6 +84,54 @@ fn native_client_reaches_guest_listener_through_expose() {
         String::from_utf8_lossy(&out.stdout),
         format!("echoed {} bytes\n", MIB + 1)
     );
+    assert!(!host_sock.exists(), "the exposed socket outlived the VM");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `expose` never takes a host path from a live server, and replaces a
+/// socket file nobody listens on.
+#[test]
+fn expose_refuses_a_live_host_socket_and_replaces_a_stale_one() {
+    let dir = scratch("expose-live");
+    let host_sock = dir.join("x.sock");
+    let config = dir.join("vm.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "root = {:?}\n[[guest]]\nname = \"hello\"\nwasm = \"wasm/hello.wasm\"\nstdout = \"null\"\n[[expose]]\nguest = \"/tmp/x.sock\"\nhost = {:?}\n",
+            guest_dir(),
+            host_sock
+        ),
+    )
+    .unwrap();
+    let run = || {
+        Command::new(SIDECAR)
+            .arg("run")
+            .arg(&config)
+            .output()
+            .unwrap()
+    };
+
+    let live = UnixListener::bind(&host_sock).unwrap();
+    let out = run();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "expose took a live socket");
+    assert!(err.contains("a live server is listening there"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "not one line: {err}");
+    assert!(
+        UnixStream::connect(&host_sock).is_ok(),
+        "the live socket was disturbed"
+    );
+
+    drop(live); // its file stays behind, stale
+    assert!(host_sock.exists());
+    let out = run();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!host_sock.exists(), "the exposed socket outlived the VM");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
