@@ -40,8 +40,12 @@ pub enum Action {
     },
     /// The guest will send no more on this bridge.
     BridgeEof { id: crate::unix::bridge::BridgeId },
-    /// A bridge took all host bytes given so far; the host may send more.
-    BridgeCredit { id: crate::unix::bridge::BridgeId },
+    /// A bridge has moved `consumed` host bytes in all into the guest
+    /// socket; the host may have that many plus its window in flight.
+    BridgeCredit {
+        id: crate::unix::bridge::BridgeId,
+        consumed: u64,
+    },
     /// A guest connected to a `connect-out` path: connect bridge `id` to the
     /// host socket `host`.
     BridgeOpen {

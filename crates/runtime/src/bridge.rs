@@ -1,10 +1,16 @@
 //! Host ends of kernel bridges: copying between a host `UnixStream` and a
 //! guest socket, with the kernel's credit-based flow control.
+//!
+//! Host to guest, a reader thread per bridge blocks on the host socket and
+//! hands what it reads to the service. Guest to host, the service writes
+//! to the host socket itself when the socket has room (a non-blocking
+//! send), so a reply costs no extra thread wakeup; whatever does not fit
+//! goes to a writer thread that blocks until it is written.
 
 use std::io::{Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use crossbeam_channel::{Receiver, Sender};
@@ -20,11 +26,32 @@ pub enum BridgeEvent {
     Eof,
 }
 
+/// Host bytes a bridge's reader may have sent beyond what the guest socket
+/// has taken: what the kernel may queue for one bridge, at most.
+const WINDOW: u64 = 256 * 1024;
+
 /// A host-side handle on one bridge.
 pub struct BridgeLink {
     pub id: BridgeId,
     pub events: Receiver<BridgeEvent>,
-    pub credit: Receiver<()>,
+    /// The kernel's running total of host bytes taken (see [`WINDOW`]).
+    consumed: Arc<AtomicU64>,
+    /// Rings after `consumed` grows, for a reader waiting on the window.
+    credit: Receiver<()>,
+}
+
+/// The service's end of a bridge's credit: store the total, then ring.
+pub(crate) struct Credit {
+    consumed: Arc<AtomicU64>,
+    ring: Sender<()>,
+}
+
+impl Credit {
+    pub(crate) fn grant(&self, consumed: u64) {
+        self.consumed.store(consumed, Ordering::Release);
+        // One pending ring is enough: the reader re-checks the total.
+        let _ = self.ring.try_send(());
+    }
 }
 
 /// A handle on a running VM for host services.
@@ -147,10 +174,17 @@ impl Drop for HostSocket {
 }
 
 /// The channels the service feeds for one bridge.
-pub(crate) fn link(id: BridgeId) -> (BridgeLink, Sender<BridgeEvent>, Sender<()>) {
+pub(crate) fn link(id: BridgeId) -> (BridgeLink, Sender<BridgeEvent>, Credit) {
     let (etx, events) = crossbeam_channel::unbounded();
-    let (ctx, credit) = crossbeam_channel::unbounded();
-    (BridgeLink { id, events, credit }, etx, ctx)
+    let (ring, credit) = crossbeam_channel::bounded(1);
+    let consumed = Arc::new(AtomicU64::new(0));
+    let link = BridgeLink {
+        id,
+        events,
+        consumed: consumed.clone(),
+        credit,
+    };
+    (link, etx, Credit { consumed, ring })
 }
 
 /// Connects a `connect-out` bridge to its host socket, then serves it.
@@ -170,13 +204,33 @@ pub(crate) fn open_outlet(tx: Sender<Msg>, link: BridgeLink, host: String) {
 }
 
 fn serve(tx: Sender<Msg>, link: BridgeLink, stream: UnixStream) {
-    let Ok(reader) = stream.try_clone() else {
+    let (Ok(reader), Ok(direct)) = (stream.try_clone(), stream.try_clone()) else {
         let _ = tx.send(Msg::BridgeClose { id: link.id });
         return;
     };
+    let _ = tx.send(Msg::BridgeDirect {
+        id: link.id,
+        stream: direct,
+    });
     serve_io(tx, link, reader, stream, |w| {
         let _ = w.shutdown(std::net::Shutdown::Write);
     });
+}
+
+/// Writes what `stream` takes of `data` now, without blocking; returns how
+/// much. Errors are left for the writer thread to meet.
+pub(crate) fn send_now(stream: &UnixStream, mut data: &[u8]) -> usize {
+    use rustix::io::Errno;
+    use rustix::net::{send, SendFlags};
+    let total = data.len();
+    while !data.is_empty() {
+        match send(stream, data, SendFlags::DONTWAIT | SendFlags::NOSIGNAL) {
+            Ok(n) => data = &data[n..],
+            Err(Errno::INTR) => {}
+            Err(_) => break,
+        }
+    }
+    total - data.len()
 }
 
 /// Copies host bytes from `reader` into the bridge and the bridge's guest
@@ -204,13 +258,21 @@ pub(crate) fn serve_io<R, W>(
         }
     };
     let finish2 = finish.clone();
-    let credit = link.credit;
+    let (credit, consumed) = (link.credit, link.consumed);
     let to_guest = tx.clone();
     let up = std::thread::Builder::new()
         .name(format!("bridge {id} up"))
         .spawn(move || {
             let mut buf = vec![0u8; 64 * 1024];
-            loop {
+            let mut sent = 0u64;
+            'copy: loop {
+                // Only a full window waits: a request and its reply cost
+                // this thread one wakeup, its read.
+                while sent - consumed.load(Ordering::Acquire) >= WINDOW {
+                    if credit.recv().is_err() {
+                        break 'copy;
+                    }
+                }
                 let n = match reader.read(&mut buf) {
                     Ok(0) | Err(_) => {
                         let _ = to_guest.send(Msg::BridgeSend { id, data: None });
@@ -218,8 +280,9 @@ pub(crate) fn serve_io<R, W>(
                     }
                     Ok(n) => n,
                 };
+                sent += n as u64;
                 let data = Some(buf[..n].to_vec());
-                if to_guest.send(Msg::BridgeSend { id, data }).is_err() || credit.recv().is_err() {
+                if to_guest.send(Msg::BridgeSend { id, data }).is_err() {
                     break;
                 }
             }

@@ -52,6 +52,11 @@ pub enum Msg {
     BridgeAck {
         id: BridgeId,
     },
+    /// The host socket of a bridge, for writing guest data directly.
+    BridgeDirect {
+        id: BridgeId,
+        stream: std::os::unix::net::UnixStream,
+    },
     BridgeClose {
         id: BridgeId,
     },
@@ -100,6 +105,16 @@ struct Proc {
     parked: Option<u64>,
 }
 
+/// The host side of a bridge, as the service reaches it.
+struct HostSide {
+    /// The writer thread (guest data that must wait, and end of stream).
+    events: Sender<crate::bridge::BridgeEvent>,
+    /// The reader thread's permission to read more.
+    credit: crate::bridge::Credit,
+    /// The host socket, written directly while it has room.
+    direct: Option<std::os::unix::net::UnixStream>,
+}
+
 struct Parked {
     pid: Pid,
     call: Syscall,
@@ -119,7 +134,7 @@ pub struct Service {
     deadlines: BTreeSet<(Instant, u64)>,
     next_id: u64,
     /// Host sides of bridges: where their data and credit go.
-    bridges: HashMap<BridgeId, (Sender<crate::bridge::BridgeEvent>, Sender<()>)>,
+    bridges: HashMap<BridgeId, HostSide>,
     tx: Option<Sender<Msg>>,
     drain: Option<Sender<()>>,
 }
@@ -217,6 +232,11 @@ impl Service {
             }
             Msg::BridgeSend { id, data } => self.kernel.bridge_from_host(id, data),
             Msg::BridgeAck { id } => self.kernel.bridge_ack(id),
+            Msg::BridgeDirect { id, stream } => {
+                if let Some(h) = self.bridges.get_mut(&id) {
+                    h.direct = Some(stream);
+                }
+            }
             Msg::BridgeClose { id } => {
                 self.bridges.remove(&id);
                 self.kernel.bridge_close(id);
@@ -236,7 +256,14 @@ impl Service {
 
     fn bridge_link(&mut self, id: BridgeId) -> crate::bridge::BridgeLink {
         let (link, events, credit) = crate::bridge::link(id);
-        self.bridges.insert(id, (events, credit));
+        self.bridges.insert(
+            id,
+            HostSide {
+                events,
+                credit,
+                direct: None,
+            },
+        );
         link
     }
 
@@ -449,19 +476,31 @@ impl Service {
                     let _ = c.try_send(());
                 }
             }
-            Action::BridgeData { id, data } => {
-                if let Some((events, _)) = self.bridges.get(&id) {
-                    let _ = events.send(crate::bridge::BridgeEvent::Data(data));
+            Action::BridgeData { id, mut data } => {
+                let Some(h) = self.bridges.get(&id) else {
+                    return;
+                };
+                // The kernel sends nothing more until this chunk is acked,
+                // so a chunk left to the writer thread keeps its order.
+                let sent = h
+                    .direct
+                    .as_ref()
+                    .map_or(0, |s| crate::bridge::send_now(s, &data));
+                if sent == data.len() {
+                    self.kernel.bridge_ack(id);
+                } else {
+                    data.drain(..sent);
+                    let _ = h.events.send(crate::bridge::BridgeEvent::Data(data));
                 }
             }
             Action::BridgeEof { id } => {
-                if let Some((events, _)) = self.bridges.get(&id) {
-                    let _ = events.send(crate::bridge::BridgeEvent::Eof);
+                if let Some(h) = self.bridges.get(&id) {
+                    let _ = h.events.send(crate::bridge::BridgeEvent::Eof);
                 }
             }
-            Action::BridgeCredit { id } => {
-                if let Some((_, credit)) = self.bridges.get(&id) {
-                    let _ = credit.send(());
+            Action::BridgeCredit { id, consumed } => {
+                if let Some(h) = self.bridges.get(&id) {
+                    h.credit.grant(consumed);
                 }
             }
             Action::BridgeOpen { id, host } => {

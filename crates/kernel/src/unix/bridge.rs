@@ -2,12 +2,12 @@
 //!
 //! The host side is outside the kernel: the runtime moves bytes between a
 //! host socket and these calls. Each direction is flow-controlled. Host data
-//! is queued here and fed to the guest socket as it has room; the host gets
-//! a [`Action::BridgeCredit`] when that queue has drained and sends nothing
-//! more until then. Guest data is handed out one chunk at a time
-//! ([`Action::BridgeData`]); the next is read only after the host
-//! acknowledges the last. So neither side can grow a buffer without bound,
-//! and nothing is dropped.
+//! is queued here and fed to the guest socket as it has room; each time
+//! some moves, the host gets an [`Action::BridgeCredit`] with the running
+//! total, and keeps at most a fixed window beyond that total in flight.
+//! Guest data is handed out one chunk at a time ([`Action::BridgeData`]);
+//! the next is read only after the host acknowledges the last. So neither
+//! side can grow a buffer without bound, and nothing is dropped.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -69,6 +69,8 @@ impl Endpoint {
 struct Bridge {
     sock: Endpoint,
     to_guest: VecDeque<u8>,
+    /// Host bytes taken off `to_guest` so far.
+    consumed: u64,
     host_eof: bool,
     shut_sent: bool,
     awaiting_ack: bool,
@@ -137,6 +139,7 @@ impl Kernel {
             Bridge {
                 sock,
                 to_guest: VecDeque::new(),
+                consumed: 0,
                 host_eof: false,
                 shut_sent: false,
                 awaiting_ack: false,
@@ -206,7 +209,7 @@ impl Kernel {
         let Some(b) = self.bridges.bridges.get_mut(&id) else {
             return;
         };
-        let had_data = !b.to_guest.is_empty();
+        let queued = b.to_guest.len();
         while !b.to_guest.is_empty() {
             let (front, _) = b.to_guest.as_slices();
             match b.sock.send(front) {
@@ -219,8 +222,12 @@ impl Kernel {
                 }
             }
         }
-        if had_data && b.to_guest.is_empty() {
-            self.actions.push(Action::BridgeCredit { id });
+        if b.to_guest.len() < queued {
+            b.consumed += (queued - b.to_guest.len()) as u64;
+            self.actions.push(Action::BridgeCredit {
+                id,
+                consumed: b.consumed,
+            });
         }
         if b.to_guest.is_empty() && b.host_eof && !b.shut_sent {
             b.shut_sent = true;
