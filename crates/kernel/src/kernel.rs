@@ -1667,6 +1667,21 @@ impl Kernel {
         }
     }
 
+    /// Applies a call the guest did not wait for (`Msg::Post` in the
+    /// runtime): only those that cannot fail or block qualify. It counts
+    /// as made before any stop that raced with it.
+    pub fn posted(&mut self, pid: Pid, call: Syscall) {
+        match call {
+            Syscall::ITimer {
+                which: ITIMER_REAL,
+                new: Some(v),
+            } if self.procs.get(pid).is_some_and(|p| p.state == ProcState::Live) => {
+                self.itimers.set(pid, Instant::now(), v);
+            }
+            other => tracing::debug!(pid, ?other, "posted call ignored"),
+        }
+    }
+
     /// When the next interval timer expires (the service waits for it).
     pub fn next_timer(&self) -> Option<Instant> {
         self.itimers.next_deadline()

@@ -88,7 +88,8 @@ impl GuestCtx {
                 call,
             })
             .map_err(|_| gone())?;
-        match self.link.replies.recv().map_err(|_| gone())? {
+        let reply = crate::spin::recv(&self.link.replies, None, crate::spin::REPLY_SPIN);
+        match reply.ok().flatten().ok_or_else(gone)? {
             Reply::Done { result, signal } => {
                 self.signal_due.set(self.signal_due.get() | signal);
                 Ok(Reply::Done { result, signal })
@@ -100,6 +101,17 @@ impl GuestCtx {
             Reply::Killed(sig) => Err(Fault::Exit(GuestExit::Signaled(sig))),
             spawned => Ok(spawned),
         }
+    }
+
+    /// A call whose result the guest already knows, sent without waiting
+    /// for the reply (see [`Msg::Post`]).
+    pub(crate) fn post(&self, call: Syscall) -> AbiResult<()> {
+        self.tx
+            .send(Msg::Post {
+                pid: self.pid,
+                call,
+            })
+            .map_err(|_| Fault::Exit(GuestExit::Signaled(signal::SIGKILL)))
     }
 
     /// A kernel call and its result.

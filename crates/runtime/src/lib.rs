@@ -6,6 +6,7 @@ pub mod bridge;
 pub mod cache;
 pub mod guest;
 pub mod service;
+mod spin;
 pub mod vm;
 
 use crossbeam_channel::Sender;

@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use crossbeam_channel::{Receiver, Sender};
 use sidecar_kernel::kernel::{Action, InitSpec};
 use sidecar_kernel::unix::bridge::BridgeId;
 use sidecar_kernel::wait::WaitKey;
@@ -26,6 +26,14 @@ use sidecar_kernel::{Errno, KResult, Kernel, Outcome, Pid, Ret, Syscall, WaitSta
 /// Requests to the service thread.
 pub enum Msg {
     Call {
+        pid: Pid,
+        call: Syscall,
+    },
+    /// A call that cannot fail or block, and that the guest does not wait
+    /// for (re-arming an interval timer: X.Org does it twice per wakeup).
+    /// It is applied in order with the guest's other calls; it is the one
+    /// exception to "at most one message per guest in the queue".
+    Post {
         pid: Pid,
         call: Syscall,
     },
@@ -178,16 +186,8 @@ impl Service {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
             };
-            let msg = match next {
-                Some(when) => match self.rx.recv_deadline(when) {
-                    Ok(m) => Some(m),
-                    Err(RecvTimeoutError::Timeout) => None,
-                    Err(RecvTimeoutError::Disconnected) => return,
-                },
-                None => match self.rx.recv() {
-                    Ok(m) => Some(m),
-                    Err(_) => return,
-                },
+            let Ok(msg) = crate::spin::recv(&self.rx, next, crate::spin::SERVICE_SPIN) else {
+                return;
             };
             match msg {
                 Some(Msg::Shutdown) => return,
@@ -209,6 +209,7 @@ impl Service {
     fn handle(&mut self, msg: Msg) {
         match msg {
             Msg::Call { pid, call } => self.attempt(pid, call),
+            Msg::Post { pid, call } => self.kernel.posted(pid, call),
             Msg::Start { spec, reply } => {
                 let r = self
                     .kernel

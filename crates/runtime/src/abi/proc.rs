@@ -2,6 +2,7 @@
 
 use sidecar_kernel::signal::{Disposition, SigAction};
 use sidecar_kernel::syscall::{SpawnAction, SpawnAttr, SpawnRequest};
+use sidecar_kernel::kernel::ITIMER_REAL;
 use sidecar_kernel::timer::ITimerVal;
 use sidecar_kernel::{Errno, Ret, Syscall};
 use std::time::Duration;
@@ -276,8 +277,17 @@ pub fn add(l: &mut Linker<GuestCtx>) -> wasmtime::Result<()> {
                 let (Ok(interval), Ok(value)) = (micros(interval_us), micros(value_us)) else {
                     return Err(Errno::EINVAL.into());
                 };
-                let new = Some(ITimerVal { interval, value });
-                itimer(c, which, new, old_out)
+                let new = ITimerVal { interval, value };
+                if which == ITIMER_REAL && old_out == 0 {
+                    // Nothing to return and nothing that can fail: the
+                    // guest need not wait for the service.
+                    let (_, ctx) = split(c)?;
+                    return ctx.post(Syscall::ITimer {
+                        which,
+                        new: Some(new),
+                    });
+                }
+                itimer(c, which, Some(new), old_out)
             })
         },
     )?;
