@@ -227,3 +227,45 @@ fn host_sigterm_reaches_guests_for_a_clean_shutdown() {
     assert_eq!(line, "clean shutdown\n");
     assert!(vm.wait().unwrap().success());
 }
+
+/// CPU time (utime + stime, in clock ticks) of process `pid` so far.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // Fields after the parenthesised command name; utime and stime are the
+    // 14th and 15th fields of the line.
+    let rest = &stat[stat.rfind(')').unwrap() + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
+}
+
+/// An idle VM (a guest blocked in accept, an exposed socket, the kernel
+/// thread waiting) uses no CPU: nothing polls, and the RPC spin is bounded.
+#[test]
+fn idle_vm_uses_no_cpu() {
+    let dir = scratch("idle");
+    let config = dir.join("vm.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "root = {:?}\n[[guest]]\nname = \"echo\"\nwasm = \"wasm/echo_server.wasm\"\nargs = [\"echo_server\", \"/tmp/echo.sock\"]\n[[expose]]\nguest = \"/tmp/echo.sock\"\nhost = {:?}\n",
+            guest_dir(),
+            dir.join("echo.sock")
+        ),
+    )
+    .unwrap();
+    let mut vm = Command::new(SIDECAR)
+        .arg("run")
+        .arg(&config)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let before = cpu_ticks(vm.id());
+    std::thread::sleep(Duration::from_secs(3));
+    let used = cpu_ticks(vm.id()) - before;
+    let _ = vm.kill();
+    let _ = vm.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    // 1 tick of slack (10 ms in 3 s) for the kernel's own accounting.
+    assert!(used <= 1, "an idle VM used {used} clock ticks in 3 s");
+}
