@@ -1675,7 +1675,11 @@ impl Kernel {
             Syscall::ITimer {
                 which: ITIMER_REAL,
                 new: Some(v),
-            } if self.procs.get(pid).is_some_and(|p| p.state == ProcState::Live) => {
+            } if self
+                .procs
+                .get(pid)
+                .is_some_and(|p| p.state == ProcState::Live) =>
+            {
                 self.itimers.set(pid, Instant::now(), v);
             }
             other => tracing::debug!(pid, ?other, "posted call ignored"),

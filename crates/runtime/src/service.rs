@@ -2,15 +2,17 @@
 //!
 //! The kernel is owned by one thread. Guest threads reach it by sync RPC: a
 //! [`Msg::Call`] on the shared request channel, answered on the guest's own
-//! reply channel. A guest thread has at most one call outstanding, so taking
-//! requests in arrival order serves the ready guests round-robin: no guest
-//! can have a second call served while another guest's call waits.
+//! reply channel. A guest thread has at most one call outstanding (a
+//! [`Msg::Post`] is a cheap non-blocking step that precedes its next call),
+//! so taking requests in arrival order serves the ready guests round-robin:
+//! no guest can have a second call served while another guest's call waits.
 //!
 //! A call that would block is parked with the wait keys the kernel named and
 //! retried only when one of those queues is notified, or when its own
-//! deadline passes (a sleep or a poll timeout). The thread itself blocks in
-//! `recv`, or `recv_deadline` for the earliest parked deadline or interval
-//! timer expiry: there is no polling interval anywhere.
+//! deadline passes (a sleep or a poll timeout). The thread itself waits for
+//! the next message, or until the earliest parked deadline or interval
+//! timer expiry, after a bounded spin (see `spin`): there is no polling
+//! interval anywhere.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicI32, Ordering};

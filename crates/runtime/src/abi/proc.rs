@@ -1,8 +1,8 @@
 //! `host_proc`: processes, pipes and fd duplication (see SPEC.md).
 
+use sidecar_kernel::kernel::ITIMER_REAL;
 use sidecar_kernel::signal::{Disposition, SigAction};
 use sidecar_kernel::syscall::{SpawnAction, SpawnAttr, SpawnRequest};
-use sidecar_kernel::kernel::ITIMER_REAL;
 use sidecar_kernel::timer::ITimerVal;
 use sidecar_kernel::{Errno, Ret, Syscall};
 use std::time::Duration;
