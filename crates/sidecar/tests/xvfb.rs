@@ -186,3 +186,42 @@ fn xvfb_guest_serves_native_clients() {
     assert_png_matches_xwd(&png_path, &xwd.stdout, (1024, 768));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// SIGTERM to the sidecar reaches Xvfb, which shuts down as it does
+/// natively: its clients see the connection close, the VM exits 0, and
+/// the exposed socket is gone.
+#[test]
+fn xvfb_shuts_down_cleanly_on_sigterm() {
+    use std::io::Read;
+    use std::os::unix::net::UnixStream;
+    let n = 350 + std::process::id() % 100;
+    let mut vm = start_xvfb(n, &[]);
+    // A connected client, to see the server close it.
+    let mut client = UnixStream::connect(&vm.socket).expect("connect to the exposed socket");
+    let killed = Command::new("kill")
+        .arg("-TERM")
+        .arg(vm.child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = vm.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the Xvfb VM ignored SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let log = std::fs::read_to_string(vm.dir.join("Xvfb.log")).unwrap_or_default();
+    assert!(status.success(), "VM exit {status}; Xvfb log:\n{log}");
+    assert!(!log.contains("Fatal server error"), "Xvfb log:\n{log}");
+    // The server closed its end: the client reads EOF, not a timeout.
+    client
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut rest = Vec::new();
+    client
+        .read_to_end(&mut rest)
+        .expect("EOF from the closed server");
+    assert!(!vm.socket.exists(), "the exposed socket outlived the VM");
+}
