@@ -5,7 +5,7 @@ mod common;
 
 use std::io::{Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -24,20 +24,26 @@ fn pattern(i: usize) -> u8 {
     (i * 131 % 251) as u8
 }
 
+/// Writes `dir/vm.toml`: one test guest (its `[[guest]]` lines) and an
+/// `expose` of its socket `guest_sock` at `host_sock`.
+fn expose_vm(dir: &Path, guest: &str, guest_sock: &str, host_sock: &Path) -> PathBuf {
+    let config = dir.join("vm.toml");
+    let toml = format!(
+        "root = {:?}\n[[guest]]\n{guest}\n[[expose]]\nguest = {guest_sock:?}\nhost = {host_sock:?}\n",
+        guest_dir()
+    );
+    std::fs::write(&config, toml).unwrap();
+    config
+}
+
+const ECHO_GUEST: &str =
+    "name = \"echo\"\nwasm = \"wasm/echo_server.wasm\"\nargs = [\"echo_server\", \"/tmp/echo.sock\"]";
+
 #[test]
 fn native_client_reaches_guest_listener_through_expose() {
     let dir = scratch("expose");
     let host_sock = dir.join("echo.sock");
-    let config = dir.join("vm.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "root = {:?}\n[[guest]]\nname = \"echo\"\nwasm = \"wasm/echo_server.wasm\"\nargs = [\"echo_server\", \"/tmp/echo.sock\"]\n[[expose]]\nguest = \"/tmp/echo.sock\"\nhost = {:?}\n",
-            guest_dir(),
-            host_sock
-        ),
-    )
-    .unwrap();
+    let config = expose_vm(&dir, ECHO_GUEST, "/tmp/echo.sock", &host_sock);
     let vm = Command::new(SIDECAR)
         .arg("run")
         .arg(&config)
@@ -94,16 +100,8 @@ fn native_client_reaches_guest_listener_through_expose() {
 fn expose_refuses_a_live_host_socket_and_replaces_a_stale_one() {
     let dir = scratch("expose-live");
     let host_sock = dir.join("x.sock");
-    let config = dir.join("vm.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "root = {:?}\n[[guest]]\nname = \"hello\"\nwasm = \"wasm/hello.wasm\"\nstdout = \"null\"\n[[expose]]\nguest = \"/tmp/x.sock\"\nhost = {:?}\n",
-            guest_dir(),
-            host_sock
-        ),
-    )
-    .unwrap();
+    let hello = "name = \"hello\"\nwasm = \"wasm/hello.wasm\"\nstdout = \"null\"";
+    let config = expose_vm(&dir, hello, "/tmp/x.sock", &host_sock);
     let run = || {
         Command::new(SIDECAR)
             .arg("run")
@@ -243,16 +241,7 @@ fn cpu_ticks(pid: u32) -> u64 {
 #[test]
 fn idle_vm_uses_no_cpu() {
     let dir = scratch("idle");
-    let config = dir.join("vm.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "root = {:?}\n[[guest]]\nname = \"echo\"\nwasm = \"wasm/echo_server.wasm\"\nargs = [\"echo_server\", \"/tmp/echo.sock\"]\n[[expose]]\nguest = \"/tmp/echo.sock\"\nhost = {:?}\n",
-            guest_dir(),
-            dir.join("echo.sock")
-        ),
-    )
-    .unwrap();
+    let config = expose_vm(&dir, ECHO_GUEST, "/tmp/echo.sock", &dir.join("echo.sock"));
     let mut vm = Command::new(SIDECAR)
         .arg("run")
         .arg(&config)
