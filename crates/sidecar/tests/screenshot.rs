@@ -2,7 +2,7 @@
 //! agree pixel for pixel with `xwd -root`. The server here is Debian's
 //! native Xvfb, with `-retro` so the root is a pattern, not one colour.
 
-use std::path::Path;
+use std::os::unix::net::UnixStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -14,6 +14,19 @@ struct Server(Child);
 
 impl Drop for Server {
     fn drop(&mut self) {
+        // SIGTERM, so that Xvfb removes its socket and lock file: a stale
+        // socket would fool the next run that picks this display.
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.0.id().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
@@ -40,7 +53,9 @@ fn screenshot_matches_xwd_pixel_for_pixel() {
             .expect("Xvfb is installed by scripts/install-deps"),
     );
     let deadline = Instant::now() + Duration::from_secs(30);
-    while !Path::new(&socket).exists() {
+    // Wait for a server that accepts, not for the path: a socket file left
+    // by an earlier killed server exists before this one listens.
+    while UnixStream::connect(&socket).is_err() {
         assert!(Instant::now() < deadline, "Xvfb did not start");
         std::thread::sleep(Duration::from_millis(20));
     }
