@@ -88,7 +88,7 @@ impl GuestCtx {
                 call,
             })
             .map_err(|_| gone())?;
-        let reply = crate::spin::recv(&self.link.replies, None, crate::spin::REPLY_SPIN);
+        let reply = crate::spin::recv(&self.link.replies, None, &crate::spin::REPLY);
         match reply.ok().flatten().ok_or_else(gone)? {
             Reply::Done { result, signal } => {
                 self.signal_due.set(self.signal_due.get() | signal);

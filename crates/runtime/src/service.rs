@@ -188,7 +188,7 @@ impl Service {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
             };
-            let Ok(msg) = crate::spin::recv(&self.rx, next, crate::spin::SERVICE_SPIN) else {
+            let Ok(msg) = crate::spin::recv(&self.rx, next, &crate::spin::SERVICE) else {
                 return;
             };
             match msg {

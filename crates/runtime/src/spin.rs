@@ -11,17 +11,37 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, TryRecvError};
 
-/// How long a guest thread waits for its reply before sleeping.
-pub(crate) const REPLY_SPIN: Duration = Duration::from_micros(20);
-/// How long the service thread waits for the next call before sleeping.
-pub(crate) const SERVICE_SPIN: Duration = Duration::from_micros(20);
+/// How a receiver waits before it sleeps.
+pub(crate) struct Spin {
+    /// How long it polls at most.
+    total: Duration,
+    /// From when on it gives its core to any other runnable thread between
+    /// polls, if at all.
+    yield_after: Option<Duration>,
+}
 
-/// Receives from `rx`, spinning for up to `spin` first; `None` when
+/// A guest thread waiting for its reply keeps its core: yielding it to
+/// another thread (a client process, say) delays the guest when the reply
+/// comes, and the guest is what the VM's throughput waits on.
+pub(crate) const REPLY: Spin = Spin {
+    total: Duration::from_micros(20),
+    yield_after: None,
+};
+
+/// The service thread waiting for the next call yields its core after a
+/// few microseconds: with more runnable threads than cores, the thread that
+/// will make that call may be waiting for one.
+pub(crate) const SERVICE: Spin = Spin {
+    total: Duration::from_micros(20),
+    yield_after: Some(Duration::from_micros(4)),
+};
+
+/// Receives from `rx`, polling as `spin` says first; `None` when
 /// `deadline` passes first.
 pub(crate) fn recv<T>(
     rx: &Receiver<T>,
     deadline: Option<Instant>,
-    spin: Duration,
+    spin: &Spin,
 ) -> Result<Option<T>, Disconnected> {
     let start = Instant::now();
     for i in 1u32.. {
@@ -36,8 +56,13 @@ pub(crate) fn recv<T>(
             if deadline.is_some_and(|d| now >= d) {
                 return Ok(None);
             }
-            if now - start >= spin {
+            let spent = now - start;
+            if spent >= spin.total {
                 break;
+            }
+            if spin.yield_after.is_some_and(|after| spent >= after) {
+                std::thread::yield_now();
+                continue;
             }
         }
         std::hint::spin_loop();
