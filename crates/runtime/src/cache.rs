@@ -8,6 +8,8 @@
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
+use std::fs::File;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::SystemTime;
@@ -79,12 +81,14 @@ impl ModuleCache {
         Some(base.join("sidecar").join("modules"))
     }
 
-    pub fn load_file(&self, path: &Path) -> Result<InstancePre<GuestCtx>, LoadError> {
+    /// Loads a host module from a descriptor the VFS opened without
+    /// following links; `path` only names it and keys the cache.
+    fn load_host(&self, file: &File, path: &Path) -> Result<InstancePre<GuestCtx>, LoadError> {
         let read_err = |error| LoadError::Read {
             path: path.to_owned(),
             error,
         };
-        let meta = std::fs::metadata(path).map_err(read_err)?;
+        let meta = file.metadata().map_err(read_err)?;
         let stamp = (
             path.to_owned(),
             meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
@@ -95,7 +99,7 @@ impl ModuleCache {
                 return Ok(m.clone());
             }
         }
-        let bytes = std::fs::read(path).map_err(read_err)?;
+        let bytes = read_all_at(file).map_err(read_err)?;
         let digest: Digest32 = Sha256::digest(&bytes).into();
         self.paths.lock().unwrap().insert(stamp, digest);
         self.load_digest(&path.display().to_string(), &bytes, digest)
@@ -104,7 +108,7 @@ impl ModuleCache {
     /// Loads what a VFS lookup found.
     pub fn load_program(&self, program: &Program) -> Result<InstancePre<GuestCtx>, LoadError> {
         match program {
-            Program::Host(path) => self.load_file(path),
+            Program::Host { file, path } => self.load_host(file, path),
             Program::Bytes(bytes) => self.load_bytes("(in-memory file)", bytes),
         }
     }
@@ -215,6 +219,22 @@ impl ModuleCache {
         };
         if let Err(e) = write() {
             tracing::debug!(path = %path.display(), "module cache write failed: {e}");
+        }
+    }
+}
+
+/// The most specific cause, on one line.
+/// The whole file, read positionally: clones of a `Program` share the
+/// descriptor, so its offset is nobody's to move.
+fn read_all_at(file: &File) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::with_capacity(file.metadata()?.len() as usize);
+    let mut chunk = vec![0u8; 1 << 16];
+    loop {
+        match file.read_at(&mut chunk, bytes.len() as u64) {
+            Ok(0) => return Ok(bytes),
+            Ok(n) => bytes.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
         }
     }
 }

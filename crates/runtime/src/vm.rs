@@ -161,7 +161,15 @@ impl Vm {
         let mut pres = Vec::new();
         for g in &cfg.guests {
             let program = match &g.wasm {
-                ModuleSource::Host(p) => Program::Host(p.clone()),
+                ModuleSource::Host(p) => {
+                    Program::from_host_path(p.clone()).map_err(|error| VmError::Load {
+                        guest: g.spec.name.clone(),
+                        error: crate::cache::LoadError::Read {
+                            path: p.clone(),
+                            error,
+                        },
+                    })?
+                }
                 ModuleSource::Vfs(p) => {
                     kernel.vfs.program("/", p).map_err(|errno| VmError::Wasm {
                         guest: g.spec.name.clone(),

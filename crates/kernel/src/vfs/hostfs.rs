@@ -1,23 +1,27 @@
 //! A host directory mapped into the VFS.
 //!
-//! The VFS only hands this backend paths whose intermediate components it has
-//! just lstat'ed as real directories, and the final component is never
-//! followed: stats use `symlink_metadata`, opens use `O_NOFOLLOW`, and
-//! namespace calls (`unlink`, `rename`, `link`, ...) do not follow by nature.
-//! The kernel serializes VFS calls, so guests cannot race a swap between the
-//! walk and the host call; only other host processes could.
+//! Host processes may change the tree under a running VM at any moment (a
+//! user's tools, a second VM sharing a read-write mount), so no host path is
+//! ever handed to the host kernel whole. Every operation resolves its
+//! directory from a descriptor of the mount root that we hold, with
+//! `openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS)`,
+//! and then acts on one name relative to that directory (`*at` calls with
+//! `AT_SYMLINK_NOFOLLOW`, `O_NOFOLLOW`). A symlink swapped in at any moment
+//! makes the call fail (`ELOOP`); it can never be followed out of the root.
+//! Where `openat2` is missing the same walk is done one component at a time
+//! with `O_NOFOLLOW`.
 
 use std::any::Any;
 use std::collections::HashMap;
 use std::fmt;
-use std::fs::{File, FileTimes, Metadata, OpenOptions};
-use std::os::fd::AsRawFd;
-use std::os::unix::fs::{
-    DirBuilderExt, DirEntryExt, FileExt, FileTypeExt, MetadataExt, OpenOptionsExt,
-};
+use std::fs::{File, FileTimes, Metadata};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rustix::fs::{AtFlags, Mode, OFlags, ResolveFlags, Timespec, Timestamps};
 
 use super::{lock, Backend, DirHandle, OpenFlags, Program, SocketEndpoint};
 use crate::errno::{Errno, KResult};
@@ -26,8 +30,17 @@ use crate::file::{DirEntry, FileDescription, FileType, SetTime, Stat, Timestamp,
 /// Upper bound of one read; bigger requests get a short read.
 const MAX_READ: usize = 16 << 20;
 
+/// How every host path below a root is resolved.
+const RESOLVE: ResolveFlags = ResolveFlags::BENEATH
+    .union(ResolveFlags::NO_SYMLINKS)
+    .union(ResolveFlags::NO_MAGICLINKS);
+
 fn io(e: std::io::Error) -> Errno {
     Errno::from_io(&e)
+}
+
+fn sys(e: rustix::io::Errno) -> Errno {
+    Errno::from_raw(e.raw_os_error()).unwrap_or(Errno::EIO)
 }
 
 fn time_ns(secs: i64, nsec: i64) -> Timestamp {
@@ -61,6 +74,27 @@ pub(crate) fn stat_of(m: &Metadata) -> Stat {
     }
 }
 
+// The raw field types differ between architectures.
+#[allow(clippy::unnecessary_cast, clippy::useless_conversion)]
+fn stat_of_raw(s: &rustix::fs::Stat) -> Stat {
+    Stat {
+        dev: s.st_dev as u64,
+        ino: s.st_ino as u64,
+        file_type: Some(file_type_of(s.st_mode as u32)),
+        mode: s.st_mode as u32 & 0o7777,
+        nlink: s.st_nlink as u64,
+        size: s.st_size as u64,
+        atime: time_ns(s.st_atime as i64, s.st_atime_nsec as i64),
+        mtime: time_ns(s.st_mtime as i64, s.st_mtime_nsec as i64),
+        ctime: time_ns(s.st_ctime as i64, s.st_ctime_nsec as i64),
+    }
+}
+
+#[allow(clippy::unnecessary_cast)]
+fn kind(s: &rustix::fs::Stat) -> FileType {
+    file_type_of(s.st_mode as u32)
+}
+
 fn file_times(atime: SetTime, mtime: SetTime) -> FileTimes {
     let conv = |t: SetTime| match t {
         SetTime::Omit => None,
@@ -77,19 +111,52 @@ fn file_times(atime: SetTime, mtime: SetTime) -> FileTimes {
     times
 }
 
-/// Opens a walked, non-symlink path for its metadata or times. Never blocks
-/// (O_NONBLOCK) and never follows (O_NOFOLLOW).
-fn open_nofollow(path: &PathBuf, write: bool, extra: i32) -> KResult<File> {
-    OpenOptions::new()
-        .read(!write)
-        .write(write)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY | extra)
-        .open(path)
-        .map_err(io)
+fn timestamps(atime: SetTime, mtime: SetTime) -> Timestamps {
+    let conv = |t: SetTime| match t {
+        SetTime::Omit => Timespec {
+            tv_sec: 0,
+            tv_nsec: rustix::fs::UTIME_OMIT,
+        },
+        SetTime::Now => Timespec {
+            tv_sec: 0,
+            tv_nsec: rustix::fs::UTIME_NOW,
+        },
+        SetTime::At(ns) => Timespec {
+            tv_sec: (ns / 1_000_000_000) as i64,
+            tv_nsec: (ns % 1_000_000_000) as _,
+        },
+    };
+    Timestamps {
+        last_access: conv(atime),
+        last_modification: conv(mtime),
+    }
 }
 
+/// Flags of an open that must neither block, follow a link, nor acquire a
+/// controlling terminal.
+fn quiet(flags: OFlags) -> OFlags {
+    let flags = flags | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    // openat2 refuses any other flag beside O_PATH.
+    if flags.contains(OFlags::PATH) {
+        flags
+    } else {
+        flags | OFlags::NONBLOCK | OFlags::NOCTTY
+    }
+}
+
+/// Directory search handle.
+const DIR_PATH: OFlags = OFlags::PATH.union(OFlags::DIRECTORY);
+
+/// A host directory mounted in the VFS.
+///
+/// Invariant: every host call names either `root` itself or one component
+/// relative to a directory descriptor opened beneath `root` by
+/// [`HostFs::open_beneath`]; no host path string leaves this type.
 pub(crate) struct HostFs {
-    root: PathBuf,
+    /// `O_PATH` descriptor of the mount source, opened once at mount time.
+    root: OwnedFd,
+    /// Where the root was when mounted; for logs and module-cache keys only.
+    root_path: PathBuf,
     readonly: bool,
     /// Endpoints bound at host socket files, by (dev, ino).
     sockets: Mutex<HashMap<(u64, u64), SocketEndpoint>>,
@@ -98,7 +165,7 @@ pub(crate) struct HostFs {
 impl fmt::Debug for HostFs {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HostFs")
-            .field("root", &self.root)
+            .field("root", &self.root_path)
             .field("readonly", &self.readonly)
             .finish()
     }
@@ -107,28 +174,83 @@ impl fmt::Debug for HostFs {
 impl HostFs {
     pub(crate) fn new(host_dir: PathBuf, readonly: bool) -> KResult<HostFs> {
         // The mount source is trusted configuration: follow links to it once.
-        let root = std::fs::canonicalize(&host_dir).map_err(io)?;
-        if !std::fs::metadata(&root).map_err(io)?.is_dir() {
-            return Err(Errno::ENOTDIR);
-        }
+        let root_path = std::fs::canonicalize(&host_dir).map_err(io)?;
+        let root =
+            rustix::fs::open(&root_path, DIR_PATH | OFlags::CLOEXEC, Mode::empty()).map_err(sys)?;
         Ok(HostFs {
             root,
+            root_path,
             readonly,
             sockets: Mutex::new(HashMap::new()),
         })
     }
 
-    fn host(&self, rel: &[String]) -> PathBuf {
-        let mut p = self.root.clone();
-        for c in rel {
-            debug_assert!(!c.is_empty() && c != "." && c != ".." && !c.contains('/'));
-            p.push(c);
+    /// Opens `rel` beneath the root. No component, the last included, may
+    /// be a symlink; `..` cannot occur (the VFS hands plain names only).
+    fn open_beneath(&self, rel: &[String], flags: OFlags, mode: Mode) -> KResult<OwnedFd> {
+        debug_assert!(rel
+            .iter()
+            .all(|c| !c.is_empty() && c != "." && c != ".." && !c.contains('/')));
+        let flags = quiet(flags);
+        // openat2 insists on a zero mode unless it creates.
+        let mode = if flags.contains(OFlags::CREATE) {
+            mode
+        } else {
+            Mode::empty()
+        };
+        if rel.is_empty() {
+            return rustix::fs::openat(&self.root, ".", flags, mode).map_err(sys);
         }
-        p
+        match rustix::fs::openat2(&self.root, rel.join("/"), flags, mode, RESOLVE) {
+            // EAGAIN: a rename elsewhere raced the lookup; ENOSYS: an old
+            // kernel. Either way, walk one component at a time instead.
+            Err(rustix::io::Errno::AGAIN | rustix::io::Errno::NOSYS) => {
+                self.open_stepwise(rel, flags, mode)
+            }
+            r => r.map_err(sys),
+        }
     }
 
-    fn lmeta(&self, rel: &[String]) -> KResult<Metadata> {
-        std::fs::symlink_metadata(self.host(rel)).map_err(io)
+    fn open_stepwise(&self, rel: &[String], flags: OFlags, mode: Mode) -> KResult<OwnedFd> {
+        let (last, dirs) = rel.split_last().ok_or(Errno::ENOENT)?;
+        let dir = self.walk_dirs(dirs)?;
+        let fd = rustix::fs::openat(&dir, last.as_str(), flags, mode).map_err(sys)?;
+        // With O_PATH, O_NOFOLLOW hands back the symlink itself; refuse it
+        // as openat2's RESOLVE_NO_SYMLINKS does.
+        if flags.contains(OFlags::PATH) {
+            let st = rustix::fs::fstat(&fd).map_err(sys)?;
+            if kind(&st) == FileType::SymbolicLink {
+                return Err(Errno::ELOOP);
+            }
+        }
+        Ok(fd)
+    }
+
+    /// Opens the chain `dirs` below the root, one `O_NOFOLLOW` step each.
+    fn walk_dirs(&self, dirs: &[String]) -> KResult<OwnedFd> {
+        let mut dir =
+            rustix::fs::openat(&self.root, ".", DIR_PATH | OFlags::CLOEXEC, Mode::empty())
+                .map_err(sys)?;
+        for c in dirs {
+            dir = rustix::fs::openat(&dir, c.as_str(), quiet(DIR_PATH), Mode::empty())
+                .map_err(sys)?;
+        }
+        Ok(dir)
+    }
+
+    /// The directory holding `rel` and its final name.
+    fn parent<'a>(&self, rel: &'a [String]) -> KResult<(OwnedFd, &'a str)> {
+        let (name, dirs) = rel.split_last().ok_or(Errno::EBUSY)?;
+        Ok((self.open_beneath(dirs, DIR_PATH, Mode::empty())?, name))
+    }
+
+    fn lstat_raw(&self, rel: &[String]) -> KResult<Stat> {
+        if rel.is_empty() {
+            return Ok(stat_of_raw(&rustix::fs::fstat(&self.root).map_err(sys)?));
+        }
+        let (dir, name) = self.parent(rel)?;
+        let st = rustix::fs::statat(&dir, name, AtFlags::SYMLINK_NOFOLLOW).map_err(sys)?;
+        Ok(stat_of_raw(&st))
     }
 
     fn check_writable(&self) -> KResult<()> {
@@ -140,9 +262,9 @@ impl HostFs {
     }
 
     /// Forgets the endpoint of a socket file about to lose its last link.
-    fn forget_socket(&self, meta: &Metadata) {
-        if meta.file_type().is_socket() && meta.nlink() <= 1 {
-            lock(&self.sockets).remove(&(meta.dev(), meta.ino()));
+    fn forget_socket(&self, st: &Stat) {
+        if st.file_type == Some(FileType::SocketStream) && st.nlink <= 1 {
+            lock(&self.sockets).remove(&(st.dev, st.ino));
         }
     }
 }
@@ -153,11 +275,31 @@ impl Backend for HostFs {
     }
 
     fn lstat(&self, rel: &[String]) -> KResult<Stat> {
-        Ok(stat_of(&self.lmeta(rel)?))
+        self.lstat_raw(rel)
+    }
+
+    fn count_dirs(&self, dir: &[String], names: &[String]) -> usize {
+        let all: Vec<String> = dir.iter().chain(names).cloned().collect();
+        // One host lookup for the whole chain; only if it fails (a symlink,
+        // a file or a missing entry somewhere) find where, step by step.
+        if self.open_beneath(&all, DIR_PATH, Mode::empty()).is_ok() {
+            return names.len();
+        }
+        let Ok(mut fd) = self.walk_dirs(dir) else {
+            return 0;
+        };
+        for (i, c) in names.iter().enumerate() {
+            match rustix::fs::openat(&fd, c.as_str(), quiet(DIR_PATH), Mode::empty()) {
+                Ok(next) => fd = next,
+                Err(_) => return i,
+            }
+        }
+        names.len()
     }
 
     fn readlink(&self, rel: &[String]) -> KResult<String> {
-        let target = std::fs::read_link(self.host(rel)).map_err(io)?;
+        let (dir, name) = self.parent(rel).map_err(|_| Errno::EINVAL)?;
+        let target = rustix::fs::readlinkat(&dir, name, Vec::new()).map_err(sys)?;
         Ok(target.to_string_lossy().into_owned())
     }
 
@@ -170,37 +312,36 @@ impl Backend for HostFs {
         if self.readonly && (flags.write || flags.truncate) {
             return Err(Errno::EROFS);
         }
+        let (dir, name) = self.parent(rel).map_err(|_| Errno::EISDIR)?;
         // Check the type first: even a non-blocking open of a host FIFO or
         // device has side effects.
-        match self.lmeta(rel) {
-            Ok(m) => match file_type_of(m.mode()) {
+        match rustix::fs::statat(&dir, name, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(st) => match kind(&st) {
                 FileType::RegularFile => {}
                 FileType::Directory => return Err(Errno::EISDIR),
                 FileType::SymbolicLink => return Err(Errno::ELOOP),
                 _ => return Err(Errno::ENXIO),
             },
-            Err(Errno::ENOENT) if flags.create => {}
-            Err(e) => return Err(e),
+            Err(rustix::io::Errno::NOENT) if flags.create => {}
+            Err(e) => return Err(sys(e)),
         }
-        // Creation flags go through custom_flags so that O_RDONLY|O_CREAT
-        // works as on Linux (std insists on write access for create()).
-        let mut extra = libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY;
+        let mut oflags = match (flags.read || !flags.write, flags.write) {
+            (true, true) => OFlags::RDWR,
+            (false, true) => OFlags::WRONLY,
+            _ => OFlags::RDONLY,
+        };
         if flags.create && !self.readonly {
-            extra |= libc::O_CREAT;
+            oflags |= OFlags::CREATE;
             if flags.excl {
-                extra |= libc::O_EXCL;
+                oflags |= OFlags::EXCL;
             }
         }
         if flags.truncate {
-            extra |= libc::O_TRUNC;
+            oflags |= OFlags::TRUNC;
         }
-        let file = OpenOptions::new()
-            .read(flags.read || !flags.write)
-            .write(flags.write)
-            .mode(mode & 0o7777)
-            .custom_flags(extra)
-            .open(self.host(rel))
-            .map_err(io)?;
+        let mode = Mode::from_bits_truncate(mode & 0o7777);
+        let fd = rustix::fs::openat(&dir, name, quiet(oflags), mode).map_err(sys)?;
+        let file = File::from(fd);
         let meta = file.metadata().map_err(io)?;
         match file_type_of(meta.mode()) {
             FileType::RegularFile => {}
@@ -216,87 +357,88 @@ impl Backend for HostFs {
     }
 
     fn open_dir(&self, rel: &[String]) -> KResult<Box<dyn DirHandle>> {
-        let path = self.host(rel);
-        let file = open_nofollow(&path, false, libc::O_DIRECTORY)?;
+        let fd = self.open_beneath(rel, OFlags::RDONLY | OFlags::DIRECTORY, Mode::empty())?;
         Ok(Box::new(HostDir {
-            file,
-            path,
+            file: File::from(fd),
             readonly: self.readonly,
         }))
     }
 
     fn mkdir(&self, rel: &[String], mode: u32) -> KResult<()> {
         self.check_writable()?;
-        std::fs::DirBuilder::new()
-            .mode(mode & 0o7777)
-            .create(self.host(rel))
-            .map_err(io)
+        let (dir, name) = self.parent(rel).map_err(|_| Errno::EEXIST)?;
+        rustix::fs::mkdirat(&dir, name, Mode::from_bits_truncate(mode & 0o7777)).map_err(sys)
     }
 
     fn rmdir(&self, rel: &[String]) -> KResult<()> {
         self.check_writable()?;
-        if rel.is_empty() {
-            return Err(Errno::EBUSY);
-        }
-        std::fs::remove_dir(self.host(rel)).map_err(io)
+        let (dir, name) = self.parent(rel)?;
+        rustix::fs::unlinkat(&dir, name, AtFlags::REMOVEDIR).map_err(sys)
     }
 
     fn unlink(&self, rel: &[String]) -> KResult<()> {
         self.check_writable()?;
-        let meta = self.lmeta(rel)?;
-        if meta.is_dir() {
+        let (dir, name) = self.parent(rel).map_err(|_| Errno::EISDIR)?;
+        let st =
+            stat_of_raw(&rustix::fs::statat(&dir, name, AtFlags::SYMLINK_NOFOLLOW).map_err(sys)?);
+        if st.file_type == Some(FileType::Directory) {
             return Err(Errno::EISDIR);
         }
-        std::fs::remove_file(self.host(rel)).map_err(io)?;
-        self.forget_socket(&meta);
+        rustix::fs::unlinkat(&dir, name, AtFlags::empty()).map_err(sys)?;
+        self.forget_socket(&st);
         Ok(())
     }
 
     fn rename(&self, from: &[String], to: &[String]) -> KResult<()> {
         self.check_writable()?;
-        if from.is_empty() || to.is_empty() {
-            return Err(Errno::EBUSY);
-        }
-        let replaced = self.lmeta(to).ok();
-        std::fs::rename(self.host(from), self.host(to)).map_err(io)?;
-        if let Some(meta) = replaced {
-            self.forget_socket(&meta);
+        let (from_dir, from_name) = self.parent(from)?;
+        let (to_dir, to_name) = self.parent(to)?;
+        let replaced = rustix::fs::statat(&to_dir, to_name, AtFlags::SYMLINK_NOFOLLOW).ok();
+        rustix::fs::renameat(&from_dir, from_name, &to_dir, to_name).map_err(sys)?;
+        if let Some(st) = replaced {
+            self.forget_socket(&stat_of_raw(&st));
         }
         Ok(())
     }
 
     fn link(&self, from: &[String], to: &[String]) -> KResult<()> {
         self.check_writable()?;
+        let (from_dir, from_name) = self.parent(from).map_err(|_| Errno::EPERM)?;
+        let (to_dir, to_name) = self.parent(to).map_err(|_| Errno::EEXIST)?;
         // linkat without AT_SYMLINK_FOLLOW: links the entry itself.
-        std::fs::hard_link(self.host(from), self.host(to)).map_err(io)
+        rustix::fs::linkat(&from_dir, from_name, &to_dir, to_name, AtFlags::empty()).map_err(sys)
     }
 
     fn symlink(&self, target: &str, rel: &[String]) -> KResult<()> {
         self.check_writable()?;
+        let (dir, name) = self.parent(rel).map_err(|_| Errno::EEXIST)?;
         // The target is stored verbatim; only the VFS ever interprets it.
-        std::os::unix::fs::symlink(target, self.host(rel)).map_err(io)
+        rustix::fs::symlinkat(target, &dir, name).map_err(sys)
     }
 
     fn set_times(&self, rel: &[String], atime: SetTime, mtime: SetTime) -> KResult<()> {
         self.check_writable()?;
-        let path = self.host(rel);
-        let extra = match file_type_of(self.lmeta(rel)?.mode()) {
-            FileType::RegularFile => 0,
-            FileType::Directory => libc::O_DIRECTORY,
-            // Stable std has no lutimes/utimensat without opening the file,
-            // and opening anything else could have side effects.
-            _ => return Err(Errno::EOPNOTSUPP),
-        };
-        let file = match open_nofollow(&path, false, extra) {
-            Err(Errno::EACCES) if extra == 0 => open_nofollow(&path, true, 0)?,
-            r => r?,
-        };
-        file.set_times(file_times(atime, mtime)).map_err(io)
+        let times = timestamps(atime, mtime);
+        if rel.is_empty() {
+            let fd = self.open_beneath(rel, OFlags::RDONLY | OFlags::DIRECTORY, Mode::empty())?;
+            return rustix::fs::futimens(&fd, &times).map_err(sys);
+        }
+        let (dir, name) = self.parent(rel)?;
+        rustix::fs::utimensat(&dir, name, &times, AtFlags::SYMLINK_NOFOLLOW).map_err(sys)
     }
 
     fn truncate(&self, rel: &[String], size: u64) -> KResult<()> {
         self.check_writable()?;
-        let file = open_nofollow(&self.host(rel), true, 0)?;
+        let (dir, name) = self.parent(rel).map_err(|_| Errno::EISDIR)?;
+        let st = rustix::fs::statat(&dir, name, AtFlags::SYMLINK_NOFOLLOW).map_err(sys)?;
+        match kind(&st) {
+            FileType::RegularFile => {}
+            FileType::Directory => return Err(Errno::EISDIR),
+            _ => return Err(Errno::EINVAL),
+        }
+        let fd =
+            rustix::fs::openat(&dir, name, quiet(OFlags::WRONLY), Mode::empty()).map_err(sys)?;
+        let file = File::from(fd);
         if !file.metadata().map_err(io)?.is_file() {
             return Err(Errno::EINVAL);
         }
@@ -304,15 +446,30 @@ impl Backend for HostFs {
     }
 
     fn program(&self, rel: &[String]) -> KResult<Program> {
-        if !self.lmeta(rel)?.is_file() {
+        let (dir, name) = self.parent(rel).map_err(|_| Errno::EACCES)?;
+        let st = rustix::fs::statat(&dir, name, AtFlags::SYMLINK_NOFOLLOW).map_err(sys)?;
+        if kind(&st) != FileType::RegularFile {
             return Err(Errno::EACCES);
         }
-        Ok(Program::Host(self.host(rel)))
+        // The runtime reads the module from this descriptor, never by path.
+        let fd =
+            rustix::fs::openat(&dir, name, quiet(OFlags::RDONLY), Mode::empty()).map_err(sys)?;
+        let file = File::from(fd);
+        if !file.metadata().map_err(io)?.is_file() {
+            return Err(Errno::EACCES);
+        }
+        Ok(Program::Host {
+            file: Arc::new(file),
+            path: rel.iter().fold(self.root_path.clone(), |p, c| p.join(c)),
+        })
     }
 
     fn bind_socket(&self, rel: &[String], endpoint: SocketEndpoint) -> KResult<()> {
         self.check_writable()?;
-        let path = self.host(rel);
+        let (dir, name) = self.parent(rel).map_err(|_| Errno::EADDRINUSE)?;
+        // bind(2) takes a path: name the held directory through its
+        // descriptor, which cannot be redirected by renames or symlinks.
+        let path = format!("/proc/self/fd/{}/{}", dir.as_fd().as_raw_fd(), name);
         // A real (immediately closed) host socket gives the file S_IFSOCK.
         match std::os::unix::net::UnixListener::bind(&path) {
             Ok(_) => {}
@@ -321,15 +478,16 @@ impl Backend for HostFs {
             }
             Err(e) => return Err(io(e)),
         }
-        let meta = self.lmeta(rel)?;
-        lock(&self.sockets).insert((meta.dev(), meta.ino()), endpoint);
+        let st = rustix::fs::statat(&dir, name, AtFlags::SYMLINK_NOFOLLOW).map_err(sys)?;
+        let st = stat_of_raw(&st);
+        lock(&self.sockets).insert((st.dev, st.ino), endpoint);
         Ok(())
     }
 
     fn lookup_socket(&self, rel: &[String]) -> KResult<SocketEndpoint> {
-        let meta = self.lmeta(rel)?;
+        let st = self.lstat_raw(rel)?;
         lock(&self.sockets)
-            .get(&(meta.dev(), meta.ino()))
+            .get(&(st.dev, st.ino))
             .cloned()
             .ok_or(Errno::ECONNREFUSED)
     }
@@ -471,24 +629,7 @@ impl FileDescription for HostFile {
 #[derive(Debug)]
 struct HostDir {
     file: File,
-    path: PathBuf,
     readonly: bool,
-}
-
-impl HostDir {
-    fn read_dir(&self) -> KResult<std::fs::ReadDir> {
-        let by_fd = PathBuf::from(format!("/proc/self/fd/{}", self.file.as_raw_fd()));
-        if let Ok(rd) = std::fs::read_dir(by_fd) {
-            return Ok(rd);
-        }
-        // No /proc: use the path, but only if it still names this directory.
-        let held = self.file.metadata().map_err(io)?;
-        let now = std::fs::symlink_metadata(&self.path).map_err(io)?;
-        if !now.is_dir() || now.dev() != held.dev() || now.ino() != held.ino() {
-            return Err(Errno::ENOENT);
-        }
-        std::fs::read_dir(&self.path).map_err(io)
-    }
 }
 
 impl DirHandle for HostDir {
@@ -498,29 +639,29 @@ impl DirHandle for HostDir {
 
     fn list(&self) -> KResult<Vec<DirEntry>> {
         let mut out = Vec::new();
-        for entry in self.read_dir()? {
-            let entry = entry.map_err(io)?;
-            let ft = entry.file_type().map_err(io)?;
-            let file_type = if ft.is_dir() {
-                FileType::Directory
-            } else if ft.is_file() {
-                FileType::RegularFile
-            } else if ft.is_symlink() {
-                FileType::SymbolicLink
-            } else if ft.is_socket() {
-                FileType::SocketStream
-            } else if ft.is_fifo() {
-                FileType::Fifo
-            } else if ft.is_char_device() {
-                FileType::CharacterDevice
-            } else if ft.is_block_device() {
-                FileType::BlockDevice
-            } else {
-                FileType::Unknown
+        for entry in rustix::fs::Dir::read_from(&self.file).map_err(sys)? {
+            let entry = entry.map_err(sys)?;
+            let name = entry.file_name().to_bytes();
+            if name == b"." || name == b".." {
+                continue;
+            }
+            use rustix::fs::FileType as T;
+            let file_type = match entry.file_type() {
+                T::Directory => FileType::Directory,
+                T::RegularFile => FileType::RegularFile,
+                T::Symlink => FileType::SymbolicLink,
+                T::Socket => FileType::SocketStream,
+                T::Fifo => FileType::Fifo,
+                T::CharacterDevice => FileType::CharacterDevice,
+                T::BlockDevice => FileType::BlockDevice,
+                // Some filesystems leave d_type unset.
+                _ => rustix::fs::statat(&self.file, name, AtFlags::SYMLINK_NOFOLLOW)
+                    .map(|st| kind(&st))
+                    .unwrap_or(FileType::Unknown),
             };
             out.push(DirEntry {
                 ino: entry.ino(),
-                name: entry.file_name().to_string_lossy().into_owned(),
+                name: String::from_utf8_lossy(name).into_owned(),
                 file_type,
             });
         }

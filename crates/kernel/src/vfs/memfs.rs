@@ -364,6 +364,24 @@ fn new_inode(
 }
 
 impl Backend for MemFs {
+    fn count_dirs(&self, dir: &[String], names: &[String]) -> usize {
+        let _ns = lock(&self.ns);
+        let Ok(mut node) = self.lookup(dir) else {
+            return 0;
+        };
+        for (i, name) in names.iter().enumerate() {
+            let next = match &lock(&node.data).content {
+                Content::Dir(entries) => entries.get(name).cloned(),
+                _ => None,
+            };
+            match next {
+                Some(n) if n.kind == FileType::Directory => node = n,
+                _ => return i,
+            }
+        }
+        names.len()
+    }
+
     fn lstat(&self, rel: &[String]) -> KResult<Stat> {
         let _ns = lock(&self.ns);
         Ok(self.lookup(rel)?.stat())

@@ -42,18 +42,47 @@ pub struct OpenFlags {
 }
 
 /// A wasm module to spawn.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub enum Program {
-    /// A regular file on the host.
-    Host(PathBuf),
+    /// A regular file on the host, already opened without following links:
+    /// read the module from `file`, never from `path`, which a host process
+    /// may have redirected since.
+    Host {
+        file: Arc<std::fs::File>,
+        /// Where the file was found, for messages and cache keys.
+        path: PathBuf,
+    },
     /// The contents of an in-memory file.
     Bytes(Arc<[u8]>),
 }
 
+impl Program {
+    /// Opens a trusted host path (configuration, not guest input).
+    pub fn from_host_path(path: PathBuf) -> std::io::Result<Program> {
+        let file = std::fs::File::open(&path)?;
+        Ok(Program::Host {
+            file: Arc::new(file),
+            path,
+        })
+    }
+}
+
+impl PartialEq for Program {
+    fn eq(&self, other: &Program) -> bool {
+        match (self, other) {
+            (Program::Host { path: a, .. }, Program::Host { path: b, .. }) => a == b,
+            (Program::Bytes(a), Program::Bytes(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Program {}
+
 impl fmt::Debug for Program {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Program::Host(p) => f.debug_tuple("Host").field(p).finish(),
+            Program::Host { path, .. } => f.debug_tuple("Host").field(path).finish(),
             Program::Bytes(b) => write!(f, "Bytes({} bytes)", b.len()),
         }
     }
@@ -67,6 +96,19 @@ pub(crate) trait Backend: Send + Sync + fmt::Debug {
         false
     }
     fn lstat(&self, rel: &[String]) -> KResult<Stat>;
+    /// How many of `names`, taken in order below the directory `dir`, are
+    /// directories (not symlinks). Lets a walk cross a long chain of plain
+    /// directories in one call, so lookups cost O(depth), not O(depth²).
+    fn count_dirs(&self, dir: &[String], names: &[String]) -> usize {
+        let mut path = dir.to_vec();
+        for (i, name) in names.iter().enumerate() {
+            path.push(name.clone());
+            if !self.lstat(&path).is_ok_and(|s| is_dir(&s)) {
+                return i;
+            }
+        }
+        names.len()
+    }
     fn readlink(&self, rel: &[String]) -> KResult<String>;
     /// Opens (or creates) a non-directory.
     fn open_file(
@@ -253,7 +295,7 @@ impl Vfs {
         };
         let parent_ino = match (&w.name, w.parent.last()) {
             (None, _) => found.stat.ino,
-            (Some(_), Some(p)) => p.stat.ino,
+            (Some(_), Some(_)) => self.comp_stat(&w.parent)?.ino,
             (Some(_), None) => self.root_found()?.stat.ino,
         };
         let path = w.path();
@@ -261,7 +303,7 @@ impl Vfs {
         if let Some(name) = &w.name {
             comps.push(path::Comp {
                 name: name.clone(),
-                stat: found.stat,
+                stat: Some(found.stat),
                 synthetic: found.synthetic,
             });
         }

@@ -15,6 +15,9 @@ use crate::file::{FileType, Stat};
 pub(crate) const NAME_MAX: usize = 255;
 pub(crate) const PATH_MAX: usize = 4096;
 const MAX_SYMLINKS: usize = 40;
+/// The deepest a walk may go: as deep as a PATH_MAX path can spell
+/// (`a/a/...`). Like Linux's limits, it bounds the work of one lookup.
+pub(crate) const MAX_DEPTH: usize = PATH_MAX / 2;
 /// Device number of directories that exist only as mount-point prefixes.
 const SYNTHETIC_DEV: u64 = 0x5ec0_5e00;
 
@@ -22,7 +25,9 @@ const SYNTHETIC_DEV: u64 = 0x5ec0_5e00;
 #[derive(Debug, Clone)]
 pub(crate) struct Comp {
     pub name: String,
-    pub stat: Stat,
+    /// None when the walk crossed it in a batch ([`Backend::count_dirs`]);
+    /// [`Vfs::comp_stat`] fetches it on demand.
+    pub stat: Option<Stat>,
     /// Not a directory of its backend; only a prefix of a mount point.
     pub synthetic: bool,
 }
@@ -172,6 +177,72 @@ impl Vfs {
             .any(|m| m.path.len() > path.len() && m.path.starts_with(path))
     }
 
+    /// The mount holding the directory `pos`, if no other mount lies below
+    /// it, so that everything below `pos` belongs to that one backend.
+    /// Costs O(mounts × mount depth), not O(depth).
+    fn sole_mount_below(&self, pos: &[Comp]) -> Option<usize> {
+        if pos.last().is_some_and(|c| c.synthetic) {
+            return None;
+        }
+        let mut best: Option<usize> = None;
+        for (i, m) in self.mounts.iter().enumerate() {
+            let shared = m
+                .path
+                .iter()
+                .zip(pos)
+                .take_while(|(a, c)| **a == c.name)
+                .count();
+            if shared == pos.len() && m.path.len() > pos.len() {
+                return None;
+            }
+            if shared == m.path.len()
+                && best.is_none_or(|b| self.mounts[b].path.len() < m.path.len())
+            {
+                best = Some(i);
+            }
+        }
+        best
+    }
+
+    /// Crosses as many of the plain directory names at the head of `queue`
+    /// (never its final component) as one backend call can confirm. Returns
+    /// how many were pushed onto `pos`, and whether the backend stopped
+    /// short of the run (a symlink, file or missing entry comes next).
+    fn walk_batch(&self, pos: &mut Vec<Comp>, queue: &mut VecDeque<String>) -> (usize, bool) {
+        let Some(mi) = self.sole_mount_below(pos) else {
+            return (0, false);
+        };
+        let run: Vec<String> = queue
+            .iter()
+            .take(queue.len().saturating_sub(1))
+            .take_while(|c| *c != "." && *c != ".." && c.len() <= NAME_MAX)
+            .cloned()
+            .collect();
+        if run.len() < 2 {
+            return (0, false);
+        }
+        let m = &self.mounts[mi];
+        let dir: Vec<String> = pos[m.path.len()..].iter().map(|c| c.name.clone()).collect();
+        let n = m.fs.count_dirs(&dir, &run);
+        for name in queue.drain(..n) {
+            pos.push(Comp {
+                name,
+                stat: None,
+                synthetic: false,
+            });
+        }
+        (n, n < run.len())
+    }
+
+    /// The stat of `c`, the last directory of `parent_and_c`.
+    pub(crate) fn comp_stat(&self, parent_and_c: &[Comp]) -> KResult<Stat> {
+        let (c, parent) = parent_and_c.split_last().ok_or(Errno::ENOENT)?;
+        if let Some(s) = c.stat {
+            return Ok(s);
+        }
+        Ok(self.lstat_at(parent, &c.name)?.ok_or(Errno::ENOENT)?.stat)
+    }
+
     pub(crate) fn root_found(&self) -> KResult<Found> {
         let i = self.mount_for(&[]).ok_or(Errno::ENOENT)?;
         let stat = self.mounts[i].fs.lstat(&[])?;
@@ -262,7 +333,22 @@ impl Vfs {
         let mut pos: Vec<Comp> = Vec::new();
         let mut links = 0;
         let mut last = Last::Root;
-        while let Some(c) = queue.pop_front() {
+        // Cleared when a batch stops short, until a symlink restarts the walk.
+        let mut batch = true;
+        loop {
+            if pos.len() > MAX_DEPTH {
+                return Err(Errno::ENAMETOOLONG);
+            }
+            if batch {
+                let (n, stopped) = self.walk_batch(&mut pos, &mut queue);
+                batch = !stopped;
+                if n > 0 {
+                    continue;
+                }
+            }
+            let Some(c) = queue.pop_front() else {
+                break;
+            };
             let is_final = queue.is_empty();
             match c.as_str() {
                 "." => {
@@ -312,6 +398,7 @@ impl Vfs {
                     if is_final && target.ends_with('/') {
                         trailing_slash = true;
                     }
+                    batch = true;
                     let mut parts = VecDeque::new();
                     push_components(&mut parts, &target);
                     while let Some(p) = parts.pop_back() {
@@ -330,7 +417,7 @@ impl Vfs {
                     }
                     pos.push(Comp {
                         name: c,
-                        stat: found.stat,
+                        stat: Some(found.stat),
                         synthetic: found.synthetic,
                     });
                 }
@@ -354,18 +441,22 @@ impl Vfs {
         }
         // The path ended at a directory already on the walk (`.`, `..`, `/`
         // or a symlink to one of those).
-        Ok(match pos.pop() {
-            Some(dir) => Walk {
+        let stat = match pos.last() {
+            Some(_) => Some(self.comp_stat(&pos)?),
+            None => None,
+        };
+        Ok(match (pos.pop(), stat) {
+            (Some(dir), Some(stat)) => Walk {
                 parent: pos,
                 name: Some(dir.name),
                 found: Some(Found {
-                    stat: dir.stat,
+                    stat,
                     synthetic: dir.synthetic,
                 }),
                 last,
                 trailing_slash,
             },
-            None => Walk {
+            _ => Walk {
                 parent: Vec::new(),
                 name: None,
                 found: Some(root),

@@ -532,7 +532,7 @@ fn host_symlinks_cannot_escape() {
     // Program paths never point through a host symlink.
     assert_eq!(
         vfs.program("/", "/esc_abs").unwrap(),
-        Program::Host(std::fs::canonicalize(&root).unwrap().join("etc/passwd"))
+        Program::from_host_path(std::fs::canonicalize(&root).unwrap().join("etc/passwd")).unwrap()
     );
 }
 
@@ -773,7 +773,7 @@ fn mounts_and_memfs_over_host_root() {
     );
     assert_eq!(
         vfs.program("/tmp", "../hostfile").unwrap(),
-        Program::Host(std::fs::canonicalize(&root).unwrap().join("hostfile"))
+        Program::from_host_path(std::fs::canonicalize(&root).unwrap().join("hostfile")).unwrap()
     );
     assert_eq!(vfs.program("/", "/tmp"), Err(Errno::EACCES));
     assert_eq!(vfs.program("/", "/dev/null"), Err(Errno::EACCES));
@@ -982,4 +982,92 @@ fn vfs_is_send_and_sync() {
     fn check<T: Send + Sync>() {}
     check::<Vfs>();
     check::<Program>();
+}
+
+/// Deep chains are walked in batches: the results must match a walk one
+/// component at a time, through symlinks, `..` and mount points, and the
+/// depth is capped as Linux caps a path's length.
+fn check_deep_paths(vfs: &Vfs, dir: &str) {
+    let mut deep = dir.to_string();
+    for _ in 0..300 {
+        deep.push_str("/d");
+        vfs.mkdir("/", &deep, 0o755).unwrap();
+    }
+    write_file(vfs, &format!("{deep}/f"), b"bottom");
+    assert_eq!(read_all(vfs, "/", &format!("{deep}/f")).unwrap(), b"bottom");
+    // A relative walk from a deep cwd, and `..` halfway down.
+    assert_eq!(read_all(vfs, &deep, "f").unwrap(), b"bottom");
+    let up = format!("{deep}/../../d/d/f");
+    assert_eq!(read_all(vfs, "/", &up).unwrap(), b"bottom");
+    // A symlink in the middle of a chain (relative) and at its end.
+    let mid = format!("{dir}/d/d/d");
+    vfs.symlink("d", "/", &format!("{mid}/alias")).unwrap();
+    vfs.symlink("/", "/", &format!("{deep}/toroot")).unwrap();
+    let six = format!("{dir}/d/d/d/d/d/d");
+    assert!(same_file(
+        &vfs.stat("/", &format!("{mid}/alias/d/d"), true).unwrap(),
+        &vfs.stat("/", &six, true).unwrap()
+    ));
+    assert!(same_file(
+        &vfs.stat("/", &format!("{deep}/toroot{six}"), true).unwrap(),
+        &vfs.stat("/", &six, true).unwrap()
+    ));
+    // Errors keep their meaning: a file or a missing entry mid-chain.
+    assert_eq!(
+        vfs.stat("/", &format!("{deep}/f/d/d/d"), true),
+        Err(Errno::ENOTDIR)
+    );
+    assert_eq!(
+        vfs.stat("/", &format!("{dir}/d/d/nope/d/d/d"), true),
+        Err(Errno::ENOENT)
+    );
+    // `..` back out of a batch to an entry whose stat the batch skipped.
+    assert!(same_file(
+        &vfs.stat("/", &format!("{deep}/../.."), true).unwrap(),
+        &vfs.stat("/", &deep[..deep.len() - 4], true).unwrap()
+    ));
+    // Opening a directory reached by a batch lists its parent's inode.
+    let listed = vfs.open("/", &deep, dir_flags(), 0).unwrap();
+    let dotdot = listed.readdir().unwrap();
+    let parent_ino = dotdot.iter().find(|e| e.name == "..").unwrap().ino;
+    assert_eq!(
+        parent_ino,
+        vfs.stat("/", &format!("{deep}/.."), true).unwrap().ino
+    );
+    // Each hop re-walks the whole chain; 40 hops are allowed, the 41st is
+    // ELOOP.
+    vfs.symlink(&deep, "/", &format!("{deep}/again")).unwrap();
+    let hops = |n: usize| "again/".repeat(n) + "f";
+    assert_eq!(read_all(vfs, &deep, &hops(40)).unwrap(), b"bottom");
+    assert_eq!(vfs.stat(&deep, &hops(41), true), Err(Errno::ELOOP));
+}
+
+#[test]
+fn deep_paths_hostfs() {
+    let (_t, vfs) = setup();
+    vfs.mkdir("/", "/h", 0o755).unwrap();
+    check_deep_paths(&vfs, "/h");
+}
+
+#[test]
+fn deep_paths_memfs() {
+    let (_t, vfs) = setup();
+    vfs.mkdir("/", "/tmp/m", 0o755).unwrap();
+    check_deep_paths(&vfs, "/tmp/m");
+}
+
+#[test]
+fn walk_depth_is_capped() {
+    let (_t, vfs) = setup();
+    // Relative mkdirs from an ever deeper cwd build a chain no single path
+    // could name; the walk stops at the depth a PATH_MAX path can spell.
+    let mut cwd = "/tmp".to_string();
+    for _ in 0..path::MAX_DEPTH - 1 {
+        vfs.mkdir(&cwd, "d", 0o755).unwrap();
+        cwd.push_str("/d");
+    }
+    assert!(vfs.stat(&cwd, ".", true).is_ok());
+    assert_eq!(vfs.mkdir(&cwd, "d", 0o755), Ok(()));
+    assert_eq!(vfs.stat(&cwd, "d/.", true), Err(Errno::ENAMETOOLONG));
+    assert_eq!(vfs.mkdir(&cwd, "d/e", 0o755), Err(Errno::ENAMETOOLONG));
 }
