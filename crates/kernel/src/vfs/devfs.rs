@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::{Arc, RwLock};
 
-use super::{Backend, DirHandle, OpenFlags, Program, SocketEndpoint};
+use super::{Backend, DirHandle, Name, OpenFlags, Program, SocketEndpoint};
 use crate::errno::{Errno, KResult};
 use crate::file::{now_ns, DirEntry, FileDescription, FileType, SetTime, Stat, Timestamp, Whence};
 
@@ -103,12 +103,12 @@ impl DevFs {
     }
 
     /// The device named by `rel`, which must be a single component.
-    fn device(&self, rel: &[String]) -> KResult<(u64, SharedFactory)> {
+    fn device(&self, rel: &[Name]) -> KResult<(u64, SharedFactory)> {
         match rel {
             [] => Err(Errno::EISDIR),
-            [name] => self.with(|r| r.devices.get(name).cloned().ok_or(Errno::ENOENT)),
+            [name] => self.with(|r| r.devices.get(name.as_str()).cloned().ok_or(Errno::ENOENT)),
             [first, ..] => self.with(|r| {
-                Err(if r.devices.contains_key(first) {
+                Err(if r.devices.contains_key(first.as_str()) {
                     Errno::ENOTDIR
                 } else {
                     Errno::ENOENT
@@ -117,7 +117,7 @@ impl DevFs {
         }
     }
 
-    fn exists(&self, rel: &[String]) -> KResult<()> {
+    fn exists(&self, rel: &[Name]) -> KResult<()> {
         match self.device(rel) {
             Ok(_) | Err(Errno::EISDIR) => Ok(()),
             Err(e) => Err(e),
@@ -126,7 +126,7 @@ impl DevFs {
 }
 
 impl Backend for DevFs {
-    fn lstat(&self, rel: &[String]) -> KResult<Stat> {
+    fn lstat(&self, rel: &[Name]) -> KResult<Stat> {
         match self.device(rel) {
             Ok((ino, _)) => Ok(self.with(|r| r.stat(ino, FileType::CharacterDevice))),
             Err(Errno::EISDIR) => Ok(self.with(|r| r.stat(ROOT_INO, FileType::Directory))),
@@ -134,14 +134,14 @@ impl Backend for DevFs {
         }
     }
 
-    fn readlink(&self, rel: &[String]) -> KResult<String> {
+    fn readlink(&self, rel: &[Name]) -> KResult<String> {
         self.exists(rel)?;
         Err(Errno::EINVAL)
     }
 
     fn open_file(
         &self,
-        rel: &[String],
+        rel: &[Name],
         flags: OpenFlags,
         _mode: u32,
     ) -> KResult<Arc<dyn FileDescription>> {
@@ -152,7 +152,7 @@ impl Backend for DevFs {
         }
     }
 
-    fn open_dir(&self, rel: &[String]) -> KResult<Box<dyn DirHandle>> {
+    fn open_dir(&self, rel: &[Name]) -> KResult<Box<dyn DirHandle>> {
         match self.device(rel) {
             Err(Errno::EISDIR) => Ok(Box::new(DevDir {
                 registry: self.registry.clone(),
@@ -162,49 +162,49 @@ impl Backend for DevFs {
         }
     }
 
-    fn mkdir(&self, _rel: &[String], _mode: u32) -> KResult<()> {
+    fn mkdir(&self, _rel: &[Name], _mode: u32) -> KResult<()> {
         Err(Errno::EACCES)
     }
 
-    fn rmdir(&self, _rel: &[String]) -> KResult<()> {
+    fn rmdir(&self, _rel: &[Name]) -> KResult<()> {
         Err(Errno::EACCES)
     }
 
-    fn unlink(&self, _rel: &[String]) -> KResult<()> {
+    fn unlink(&self, _rel: &[Name]) -> KResult<()> {
         Err(Errno::EACCES)
     }
 
-    fn rename(&self, _from: &[String], _to: &[String]) -> KResult<()> {
+    fn rename(&self, _from: &[Name], _to: &[Name]) -> KResult<()> {
         Err(Errno::EACCES)
     }
 
-    fn link(&self, _from: &[String], _to: &[String]) -> KResult<()> {
+    fn link(&self, _from: &[Name], _to: &[Name]) -> KResult<()> {
         Err(Errno::EACCES)
     }
 
-    fn symlink(&self, _target: &str, _rel: &[String]) -> KResult<()> {
+    fn symlink(&self, _target: &str, _rel: &[Name]) -> KResult<()> {
         Err(Errno::EACCES)
     }
 
-    fn set_times(&self, rel: &[String], _atime: SetTime, _mtime: SetTime) -> KResult<()> {
+    fn set_times(&self, rel: &[Name], _atime: SetTime, _mtime: SetTime) -> KResult<()> {
         self.exists(rel)?;
         Err(Errno::EPERM)
     }
 
-    fn truncate(&self, rel: &[String], _size: u64) -> KResult<()> {
+    fn truncate(&self, rel: &[Name], _size: u64) -> KResult<()> {
         self.exists(rel)?;
         Err(Errno::EINVAL)
     }
 
-    fn program(&self, _rel: &[String]) -> KResult<Program> {
+    fn program(&self, _rel: &[Name]) -> KResult<Program> {
         Err(Errno::EACCES)
     }
 
-    fn bind_socket(&self, _rel: &[String], _endpoint: SocketEndpoint) -> KResult<()> {
+    fn bind_socket(&self, _rel: &[Name], _endpoint: SocketEndpoint) -> KResult<()> {
         Err(Errno::EACCES)
     }
 
-    fn lookup_socket(&self, _rel: &[String]) -> KResult<SocketEndpoint> {
+    fn lookup_socket(&self, _rel: &[Name]) -> KResult<SocketEndpoint> {
         Err(Errno::ECONNREFUSED)
     }
 }

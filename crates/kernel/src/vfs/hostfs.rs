@@ -23,7 +23,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rustix::fs::{AtFlags, Mode, OFlags, ResolveFlags, Timespec, Timestamps};
 
-use super::{lock, Backend, DirHandle, OpenFlags, Program, SocketEndpoint};
+use super::{lock, Backend, DirHandle, Name, OpenFlags, Program, SocketEndpoint};
 use crate::errno::{Errno, KResult};
 use crate::file::{DirEntry, FileDescription, FileType, SetTime, Stat, Timestamp, Whence};
 
@@ -160,6 +160,11 @@ pub(crate) struct HostFs {
     readonly: bool,
     /// Endpoints bound at host socket files, by (dev, ino).
     sockets: Mutex<HashMap<(u64, u64), SocketEndpoint>>,
+    /// The directory the current lookup resolved last, by its relative
+    /// path, so that one kernel call walks a deep chain on the host once.
+    /// Cleared when a new lookup starts ([`Backend::forget_lookup`]): across
+    /// calls the host may have moved it.
+    last_dir: Mutex<Option<(String, Arc<OwnedFd>)>>,
 }
 
 impl fmt::Debug for HostFs {
@@ -182,12 +187,27 @@ impl HostFs {
             root_path,
             readonly,
             sockets: Mutex::new(HashMap::new()),
+            last_dir: Mutex::new(None),
         })
+    }
+
+    /// The directory `rel`, opened beneath the root (from the lookup cache
+    /// when this call already resolved it).
+    fn dir(&self, rel: &[Name]) -> KResult<Arc<OwnedFd>> {
+        let key = rel.join("/");
+        if let Some((k, fd)) = lock(&self.last_dir).as_ref() {
+            if *k == key {
+                return Ok(fd.clone());
+            }
+        }
+        let fd = Arc::new(self.open_beneath(rel, DIR_PATH, Mode::empty())?);
+        *lock(&self.last_dir) = Some((key, fd.clone()));
+        Ok(fd)
     }
 
     /// Opens `rel` beneath the root. No component, the last included, may
     /// be a symlink; `..` cannot occur (the VFS hands plain names only).
-    fn open_beneath(&self, rel: &[String], flags: OFlags, mode: Mode) -> KResult<OwnedFd> {
+    fn open_beneath(&self, rel: &[Name], flags: OFlags, mode: Mode) -> KResult<OwnedFd> {
         debug_assert!(rel
             .iter()
             .all(|c| !c.is_empty() && c != "." && c != ".." && !c.contains('/')));
@@ -211,7 +231,7 @@ impl HostFs {
         }
     }
 
-    fn open_stepwise(&self, rel: &[String], flags: OFlags, mode: Mode) -> KResult<OwnedFd> {
+    fn open_stepwise(&self, rel: &[Name], flags: OFlags, mode: Mode) -> KResult<OwnedFd> {
         let (last, dirs) = rel.split_last().ok_or(Errno::ENOENT)?;
         let dir = self.walk_dirs(dirs)?;
         let fd = rustix::fs::openat(&dir, last.as_str(), flags, mode).map_err(sys)?;
@@ -227,7 +247,7 @@ impl HostFs {
     }
 
     /// Opens the chain `dirs` below the root, one `O_NOFOLLOW` step each.
-    fn walk_dirs(&self, dirs: &[String]) -> KResult<OwnedFd> {
+    fn walk_dirs(&self, dirs: &[Name]) -> KResult<OwnedFd> {
         let mut dir =
             rustix::fs::openat(&self.root, ".", DIR_PATH | OFlags::CLOEXEC, Mode::empty())
                 .map_err(sys)?;
@@ -239,12 +259,12 @@ impl HostFs {
     }
 
     /// The directory holding `rel` and its final name.
-    fn parent<'a>(&self, rel: &'a [String]) -> KResult<(OwnedFd, &'a str)> {
+    fn parent<'a>(&self, rel: &'a [Name]) -> KResult<(Arc<OwnedFd>, &'a str)> {
         let (name, dirs) = rel.split_last().ok_or(Errno::EBUSY)?;
-        Ok((self.open_beneath(dirs, DIR_PATH, Mode::empty())?, name))
+        Ok((self.dir(dirs)?, name))
     }
 
-    fn lstat_raw(&self, rel: &[String]) -> KResult<Stat> {
+    fn lstat_raw(&self, rel: &[Name]) -> KResult<Stat> {
         if rel.is_empty() {
             return Ok(stat_of_raw(&rustix::fs::fstat(&self.root).map_err(sys)?));
         }
@@ -274,15 +294,19 @@ impl Backend for HostFs {
         self.readonly
     }
 
-    fn lstat(&self, rel: &[String]) -> KResult<Stat> {
+    fn lstat(&self, rel: &[Name]) -> KResult<Stat> {
         self.lstat_raw(rel)
     }
 
-    fn count_dirs(&self, dir: &[String], names: &[String]) -> usize {
-        let all: Vec<String> = dir.iter().chain(names).cloned().collect();
+    fn forget_lookup(&self) {
+        *lock(&self.last_dir) = None;
+    }
+
+    fn count_dirs(&self, dir: &[Name], names: &[Name]) -> usize {
+        let all: Vec<Name> = dir.iter().chain(names).cloned().collect();
         // One host lookup for the whole chain; only if it fails (a symlink,
         // a file or a missing entry somewhere) find where, step by step.
-        if self.open_beneath(&all, DIR_PATH, Mode::empty()).is_ok() {
+        if self.dir(&all).is_ok() {
             return names.len();
         }
         let Ok(mut fd) = self.walk_dirs(dir) else {
@@ -297,7 +321,7 @@ impl Backend for HostFs {
         names.len()
     }
 
-    fn readlink(&self, rel: &[String]) -> KResult<String> {
+    fn readlink(&self, rel: &[Name]) -> KResult<String> {
         let (dir, name) = self.parent(rel).map_err(|_| Errno::EINVAL)?;
         let target = rustix::fs::readlinkat(&dir, name, Vec::new()).map_err(sys)?;
         Ok(target.to_string_lossy().into_owned())
@@ -305,7 +329,7 @@ impl Backend for HostFs {
 
     fn open_file(
         &self,
-        rel: &[String],
+        rel: &[Name],
         flags: OpenFlags,
         mode: u32,
     ) -> KResult<Arc<dyn FileDescription>> {
@@ -356,7 +380,7 @@ impl Backend for HostFs {
         }))
     }
 
-    fn open_dir(&self, rel: &[String]) -> KResult<Box<dyn DirHandle>> {
+    fn open_dir(&self, rel: &[Name]) -> KResult<Box<dyn DirHandle>> {
         let fd = self.open_beneath(rel, OFlags::RDONLY | OFlags::DIRECTORY, Mode::empty())?;
         Ok(Box::new(HostDir {
             file: File::from(fd),
@@ -364,19 +388,19 @@ impl Backend for HostFs {
         }))
     }
 
-    fn mkdir(&self, rel: &[String], mode: u32) -> KResult<()> {
+    fn mkdir(&self, rel: &[Name], mode: u32) -> KResult<()> {
         self.check_writable()?;
         let (dir, name) = self.parent(rel).map_err(|_| Errno::EEXIST)?;
         rustix::fs::mkdirat(&dir, name, Mode::from_bits_truncate(mode & 0o7777)).map_err(sys)
     }
 
-    fn rmdir(&self, rel: &[String]) -> KResult<()> {
+    fn rmdir(&self, rel: &[Name]) -> KResult<()> {
         self.check_writable()?;
         let (dir, name) = self.parent(rel)?;
         rustix::fs::unlinkat(&dir, name, AtFlags::REMOVEDIR).map_err(sys)
     }
 
-    fn unlink(&self, rel: &[String]) -> KResult<()> {
+    fn unlink(&self, rel: &[Name]) -> KResult<()> {
         self.check_writable()?;
         let (dir, name) = self.parent(rel).map_err(|_| Errno::EISDIR)?;
         let st =
@@ -389,7 +413,7 @@ impl Backend for HostFs {
         Ok(())
     }
 
-    fn rename(&self, from: &[String], to: &[String]) -> KResult<()> {
+    fn rename(&self, from: &[Name], to: &[Name]) -> KResult<()> {
         self.check_writable()?;
         let (from_dir, from_name) = self.parent(from)?;
         let (to_dir, to_name) = self.parent(to)?;
@@ -401,7 +425,7 @@ impl Backend for HostFs {
         Ok(())
     }
 
-    fn link(&self, from: &[String], to: &[String]) -> KResult<()> {
+    fn link(&self, from: &[Name], to: &[Name]) -> KResult<()> {
         self.check_writable()?;
         let (from_dir, from_name) = self.parent(from).map_err(|_| Errno::EPERM)?;
         let (to_dir, to_name) = self.parent(to).map_err(|_| Errno::EEXIST)?;
@@ -409,14 +433,14 @@ impl Backend for HostFs {
         rustix::fs::linkat(&from_dir, from_name, &to_dir, to_name, AtFlags::empty()).map_err(sys)
     }
 
-    fn symlink(&self, target: &str, rel: &[String]) -> KResult<()> {
+    fn symlink(&self, target: &str, rel: &[Name]) -> KResult<()> {
         self.check_writable()?;
         let (dir, name) = self.parent(rel).map_err(|_| Errno::EEXIST)?;
         // The target is stored verbatim; only the VFS ever interprets it.
         rustix::fs::symlinkat(target, &dir, name).map_err(sys)
     }
 
-    fn set_times(&self, rel: &[String], atime: SetTime, mtime: SetTime) -> KResult<()> {
+    fn set_times(&self, rel: &[Name], atime: SetTime, mtime: SetTime) -> KResult<()> {
         self.check_writable()?;
         let times = timestamps(atime, mtime);
         if rel.is_empty() {
@@ -427,7 +451,7 @@ impl Backend for HostFs {
         rustix::fs::utimensat(&dir, name, &times, AtFlags::SYMLINK_NOFOLLOW).map_err(sys)
     }
 
-    fn truncate(&self, rel: &[String], size: u64) -> KResult<()> {
+    fn truncate(&self, rel: &[Name], size: u64) -> KResult<()> {
         self.check_writable()?;
         let (dir, name) = self.parent(rel).map_err(|_| Errno::EISDIR)?;
         let st = rustix::fs::statat(&dir, name, AtFlags::SYMLINK_NOFOLLOW).map_err(sys)?;
@@ -445,7 +469,7 @@ impl Backend for HostFs {
         file.set_len(size).map_err(io)
     }
 
-    fn program(&self, rel: &[String]) -> KResult<Program> {
+    fn program(&self, rel: &[Name]) -> KResult<Program> {
         let (dir, name) = self.parent(rel).map_err(|_| Errno::EACCES)?;
         let st = rustix::fs::statat(&dir, name, AtFlags::SYMLINK_NOFOLLOW).map_err(sys)?;
         if kind(&st) != FileType::RegularFile {
@@ -464,7 +488,7 @@ impl Backend for HostFs {
         })
     }
 
-    fn bind_socket(&self, rel: &[String], endpoint: SocketEndpoint) -> KResult<()> {
+    fn bind_socket(&self, rel: &[Name], endpoint: SocketEndpoint) -> KResult<()> {
         self.check_writable()?;
         let (dir, name) = self.parent(rel).map_err(|_| Errno::EADDRINUSE)?;
         // bind(2) takes a path: name the held directory through its
@@ -484,7 +508,7 @@ impl Backend for HostFs {
         Ok(())
     }
 
-    fn lookup_socket(&self, rel: &[String]) -> KResult<SocketEndpoint> {
+    fn lookup_socket(&self, rel: &[Name]) -> KResult<SocketEndpoint> {
         let st = self.lstat_raw(rel)?;
         lock(&self.sockets)
             .get(&(st.dev, st.ino))

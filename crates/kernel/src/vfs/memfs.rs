@@ -8,7 +8,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use super::{lock, Backend, DirHandle, OpenFlags, Program, SocketEndpoint};
+use super::{lock, Backend, DirHandle, Name, OpenFlags, Program, SocketEndpoint};
 use crate::errno::{Errno, KResult};
 use crate::file::{now_ns, DirEntry, FileDescription, FileType, SetTime, Stat, Timestamp, Whence};
 
@@ -271,11 +271,13 @@ impl MemFs {
         new_inode(&self.shared, ino, kind, mode & 0o7777, content)
     }
 
-    fn lookup(&self, rel: &[String]) -> KResult<Arc<Inode>> {
+    fn lookup(&self, rel: &[Name]) -> KResult<Arc<Inode>> {
         let mut node = self.root.clone();
         for name in rel {
             let next = match &lock(&node.data).content {
-                Content::Dir(entries) => entries.get(name).cloned().ok_or(Errno::ENOENT)?,
+                Content::Dir(entries) => {
+                    entries.get(name.as_str()).cloned().ok_or(Errno::ENOENT)?
+                }
                 _ => return Err(Errno::ENOTDIR),
             };
             node = next;
@@ -284,7 +286,7 @@ impl MemFs {
     }
 
     /// The directory holding the last component of `rel`, and that name.
-    fn parent<'a>(&self, rel: &'a [String]) -> KResult<(Arc<Inode>, &'a str)> {
+    fn parent<'a>(&self, rel: &'a [Name]) -> KResult<(Arc<Inode>, &'a str)> {
         let (name, dir) = rel.split_last().ok_or(Errno::EBUSY)?;
         let parent = self.lookup(dir)?;
         if parent.kind != FileType::Directory {
@@ -364,14 +366,14 @@ fn new_inode(
 }
 
 impl Backend for MemFs {
-    fn count_dirs(&self, dir: &[String], names: &[String]) -> usize {
+    fn count_dirs(&self, dir: &[Name], names: &[Name]) -> usize {
         let _ns = lock(&self.ns);
         let Ok(mut node) = self.lookup(dir) else {
             return 0;
         };
         for (i, name) in names.iter().enumerate() {
             let next = match &lock(&node.data).content {
-                Content::Dir(entries) => entries.get(name).cloned(),
+                Content::Dir(entries) => entries.get(name.as_str()).cloned(),
                 _ => None,
             };
             match next {
@@ -382,12 +384,12 @@ impl Backend for MemFs {
         names.len()
     }
 
-    fn lstat(&self, rel: &[String]) -> KResult<Stat> {
+    fn lstat(&self, rel: &[Name]) -> KResult<Stat> {
         let _ns = lock(&self.ns);
         Ok(self.lookup(rel)?.stat())
     }
 
-    fn readlink(&self, rel: &[String]) -> KResult<String> {
+    fn readlink(&self, rel: &[Name]) -> KResult<String> {
         let _ns = lock(&self.ns);
         match &lock(&self.lookup(rel)?.data).content {
             Content::Symlink(t) => Ok(t.clone()),
@@ -397,7 +399,7 @@ impl Backend for MemFs {
 
     fn open_file(
         &self,
-        rel: &[String],
+        rel: &[Name],
         flags: OpenFlags,
         mode: u32,
     ) -> KResult<Arc<dyn FileDescription>> {
@@ -441,7 +443,7 @@ impl Backend for MemFs {
         }))
     }
 
-    fn open_dir(&self, rel: &[String]) -> KResult<Box<dyn DirHandle>> {
+    fn open_dir(&self, rel: &[Name]) -> KResult<Box<dyn DirHandle>> {
         let _ns = lock(&self.ns);
         let inode = self.lookup(rel)?;
         if inode.kind != FileType::Directory {
@@ -450,7 +452,7 @@ impl Backend for MemFs {
         Ok(Box::new(MemDir { inode }))
     }
 
-    fn mkdir(&self, rel: &[String], mode: u32) -> KResult<()> {
+    fn mkdir(&self, rel: &[Name], mode: u32) -> KResult<()> {
         let _ns = lock(&self.ns);
         let (dir, name) = self.parent(rel).map_err(|e| match e {
             Errno::EBUSY => Errno::EEXIST,
@@ -460,7 +462,7 @@ impl Backend for MemFs {
         self.insert(&dir, name, inode)
     }
 
-    fn rmdir(&self, rel: &[String]) -> KResult<()> {
+    fn rmdir(&self, rel: &[Name]) -> KResult<()> {
         let _ns = lock(&self.ns);
         let (dir, name) = self.parent(rel)?;
         let child = self.lookup(rel)?;
@@ -475,7 +477,7 @@ impl Backend for MemFs {
         Ok(())
     }
 
-    fn unlink(&self, rel: &[String]) -> KResult<()> {
+    fn unlink(&self, rel: &[Name]) -> KResult<()> {
         let _ns = lock(&self.ns);
         let (dir, name) = self.parent(rel)?;
         let child = self.lookup(rel)?;
@@ -487,7 +489,7 @@ impl Backend for MemFs {
         Ok(())
     }
 
-    fn rename(&self, from: &[String], to: &[String]) -> KResult<()> {
+    fn rename(&self, from: &[Name], to: &[Name]) -> KResult<()> {
         let _ns = lock(&self.ns);
         let (src_dir, src_name) = self.parent(from)?;
         let (dst_dir, dst_name) = self.parent(to)?;
@@ -528,7 +530,7 @@ impl Backend for MemFs {
         Ok(())
     }
 
-    fn link(&self, from: &[String], to: &[String]) -> KResult<()> {
+    fn link(&self, from: &[Name], to: &[Name]) -> KResult<()> {
         let _ns = lock(&self.ns);
         let src = self.lookup(from)?;
         if src.kind == FileType::Directory {
@@ -542,7 +544,7 @@ impl Backend for MemFs {
         Ok(())
     }
 
-    fn symlink(&self, target: &str, rel: &[String]) -> KResult<()> {
+    fn symlink(&self, target: &str, rel: &[Name]) -> KResult<()> {
         let _ns = lock(&self.ns);
         let (dir, name) = self.parent(rel).map_err(|e| match e {
             Errno::EBUSY => Errno::EEXIST,
@@ -556,18 +558,18 @@ impl Backend for MemFs {
         self.insert(&dir, name, inode)
     }
 
-    fn set_times(&self, rel: &[String], atime: SetTime, mtime: SetTime) -> KResult<()> {
+    fn set_times(&self, rel: &[Name], atime: SetTime, mtime: SetTime) -> KResult<()> {
         let _ns = lock(&self.ns);
         self.lookup(rel)?.set_times(atime, mtime);
         Ok(())
     }
 
-    fn truncate(&self, rel: &[String], size: u64) -> KResult<()> {
+    fn truncate(&self, rel: &[Name], size: u64) -> KResult<()> {
         let _ns = lock(&self.ns);
         self.lookup(rel)?.set_size(size)
     }
 
-    fn program(&self, rel: &[String]) -> KResult<Program> {
+    fn program(&self, rel: &[Name]) -> KResult<Program> {
         let _ns = lock(&self.ns);
         match &lock(&self.lookup(rel)?.data).content {
             Content::File(v) => Ok(Program::Bytes(Arc::from(v.as_slice()))),
@@ -575,7 +577,7 @@ impl Backend for MemFs {
         }
     }
 
-    fn bind_socket(&self, rel: &[String], endpoint: SocketEndpoint) -> KResult<()> {
+    fn bind_socket(&self, rel: &[Name], endpoint: SocketEndpoint) -> KResult<()> {
         let _ns = lock(&self.ns);
         let (dir, name) = self.parent(rel).map_err(|e| match e {
             Errno::EBUSY => Errno::EADDRINUSE,
@@ -588,7 +590,7 @@ impl Backend for MemFs {
         })
     }
 
-    fn lookup_socket(&self, rel: &[String]) -> KResult<SocketEndpoint> {
+    fn lookup_socket(&self, rel: &[Name]) -> KResult<SocketEndpoint> {
         let _ns = lock(&self.ns);
         match &lock(&self.lookup(rel)?.data).content {
             Content::Socket(ep) => Ok(ep.clone()),
@@ -723,7 +725,7 @@ mod tests {
     #[test]
     fn limit_and_accounting() {
         let fs = MemFs::new(10);
-        let rel = vec!["f".to_string()];
+        let rel = vec![Name::from("f")];
         let flags = OpenFlags {
             read: true,
             write: true,

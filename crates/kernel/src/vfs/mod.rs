@@ -22,6 +22,10 @@ use crate::file::{DirEntry, FileDescription, FileType, SetTime, Stat, Whence};
 pub use devfs::DeviceFactory;
 use path::{Found, Last, Walk};
 
+/// One path component. Walks copy components a lot (a PATH_MAX path has up
+/// to 2048); short names are stored inline, so copies allocate nothing.
+pub(crate) type Name = smol_str::SmolStr;
+
 /// What `bind_socket` stores and `lookup_socket` hands back.
 pub type SocketEndpoint = Arc<dyn Any + Send + Sync>;
 
@@ -95,11 +99,11 @@ pub(crate) trait Backend: Send + Sync + fmt::Debug {
     fn readonly(&self) -> bool {
         false
     }
-    fn lstat(&self, rel: &[String]) -> KResult<Stat>;
+    fn lstat(&self, rel: &[Name]) -> KResult<Stat>;
     /// How many of `names`, taken in order below the directory `dir`, are
     /// directories (not symlinks). Lets a walk cross a long chain of plain
     /// directories in one call, so lookups cost O(depth), not O(depth²).
-    fn count_dirs(&self, dir: &[String], names: &[String]) -> usize {
+    fn count_dirs(&self, dir: &[Name], names: &[Name]) -> usize {
         let mut path = dir.to_vec();
         for (i, name) in names.iter().enumerate() {
             path.push(name.clone());
@@ -109,26 +113,28 @@ pub(crate) trait Backend: Send + Sync + fmt::Debug {
         }
         names.len()
     }
-    fn readlink(&self, rel: &[String]) -> KResult<String>;
+    /// A new lookup starts: drop whatever the last one cached.
+    fn forget_lookup(&self) {}
+    fn readlink(&self, rel: &[Name]) -> KResult<String>;
     /// Opens (or creates) a non-directory.
     fn open_file(
         &self,
-        rel: &[String],
+        rel: &[Name],
         flags: OpenFlags,
         mode: u32,
     ) -> KResult<Arc<dyn FileDescription>>;
-    fn open_dir(&self, rel: &[String]) -> KResult<Box<dyn DirHandle>>;
-    fn mkdir(&self, rel: &[String], mode: u32) -> KResult<()>;
-    fn rmdir(&self, rel: &[String]) -> KResult<()>;
-    fn unlink(&self, rel: &[String]) -> KResult<()>;
-    fn rename(&self, from: &[String], to: &[String]) -> KResult<()>;
-    fn link(&self, from: &[String], to: &[String]) -> KResult<()>;
-    fn symlink(&self, target: &str, rel: &[String]) -> KResult<()>;
-    fn set_times(&self, rel: &[String], atime: SetTime, mtime: SetTime) -> KResult<()>;
-    fn truncate(&self, rel: &[String], size: u64) -> KResult<()>;
-    fn program(&self, rel: &[String]) -> KResult<Program>;
-    fn bind_socket(&self, rel: &[String], endpoint: SocketEndpoint) -> KResult<()>;
-    fn lookup_socket(&self, rel: &[String]) -> KResult<SocketEndpoint>;
+    fn open_dir(&self, rel: &[Name]) -> KResult<Box<dyn DirHandle>>;
+    fn mkdir(&self, rel: &[Name], mode: u32) -> KResult<()>;
+    fn rmdir(&self, rel: &[Name]) -> KResult<()>;
+    fn unlink(&self, rel: &[Name]) -> KResult<()>;
+    fn rename(&self, from: &[Name], to: &[Name]) -> KResult<()>;
+    fn link(&self, from: &[Name], to: &[Name]) -> KResult<()>;
+    fn symlink(&self, target: &str, rel: &[Name]) -> KResult<()>;
+    fn set_times(&self, rel: &[Name], atime: SetTime, mtime: SetTime) -> KResult<()>;
+    fn truncate(&self, rel: &[Name], size: u64) -> KResult<()>;
+    fn program(&self, rel: &[Name]) -> KResult<Program>;
+    fn bind_socket(&self, rel: &[Name], endpoint: SocketEndpoint) -> KResult<()>;
+    fn lookup_socket(&self, rel: &[Name]) -> KResult<SocketEndpoint>;
 }
 
 /// A backend's open directory; [`DirDesc`] adds `.`, `..`, mount points and
@@ -145,7 +151,7 @@ pub(crate) trait DirHandle: Send + Sync + fmt::Debug {
 
 #[derive(Debug)]
 struct Mount {
-    path: Vec<String>,
+    path: Vec<Name>,
     fs: Arc<dyn Backend>,
 }
 
@@ -320,7 +326,7 @@ impl Vfs {
             if let Ok(Some(f)) = self.lstat_at(&comps, name) {
                 mount_entries.push(DirEntry {
                     ino: f.stat.ino,
-                    name: name.clone(),
+                    name: name.to_string(),
                     file_type: FileType::Directory,
                 });
             }

@@ -8,7 +8,7 @@
 
 use std::collections::VecDeque;
 
-use super::{is_dir, Backend, Vfs};
+use super::{is_dir, Backend, Name, Vfs};
 use crate::errno::{Errno, KResult};
 use crate::file::{FileType, Stat};
 
@@ -24,7 +24,7 @@ const SYNTHETIC_DEV: u64 = 0x5ec0_5e00;
 /// A directory on the current walk.
 #[derive(Debug, Clone)]
 pub(crate) struct Comp {
-    pub name: String,
+    pub name: Name,
     /// None when the walk crossed it in a batch ([`Backend::count_dirs`]);
     /// [`Vfs::comp_stat`] fetches it on demand.
     pub stat: Option<Stat>,
@@ -76,15 +76,15 @@ impl Follow {
 #[derive(Debug)]
 pub(crate) struct Walk {
     pub parent: Vec<Comp>,
-    pub name: Option<String>,
+    pub name: Option<Name>,
     pub found: Option<Found>,
     pub last: Last,
     pub trailing_slash: bool,
 }
 
 impl Walk {
-    pub(crate) fn path(&self) -> Vec<String> {
-        let mut p: Vec<String> = self.parent.iter().map(|c| c.name.clone()).collect();
+    pub(crate) fn path(&self) -> Vec<Name> {
+        let mut p: Vec<Name> = self.parent.iter().map(|c| c.name.clone()).collect();
         p.extend(self.name.clone());
         p
     }
@@ -94,11 +94,11 @@ impl Walk {
 pub(crate) struct Target<'a> {
     pub mount: usize,
     pub fs: &'a dyn Backend,
-    pub rel: Vec<String>,
+    pub rel: Vec<Name>,
 }
 
 /// Absolute VFS path of `comps`.
-pub(crate) fn join(comps: &[String]) -> String {
+pub(crate) fn join(comps: &[Name]) -> String {
     if comps.is_empty() {
         return "/".into();
     }
@@ -111,11 +111,11 @@ pub(crate) fn join(comps: &[String]) -> String {
 }
 
 /// Lexically normalized components of an absolute path (mount points).
-pub(crate) fn normalize_abs(path: &str) -> KResult<Vec<String>> {
+pub(crate) fn normalize_abs(path: &str) -> KResult<Vec<Name>> {
     if path.contains('\0') || !path.starts_with('/') {
         return Err(Errno::EINVAL);
     }
-    let mut out: Vec<String> = Vec::new();
+    let mut out: Vec<Name> = Vec::new();
     for c in path.split('/') {
         match c {
             "" | "." => {}
@@ -123,21 +123,17 @@ pub(crate) fn normalize_abs(path: &str) -> KResult<Vec<String>> {
                 out.pop();
             }
             _ if c.len() > NAME_MAX => return Err(Errno::ENAMETOOLONG),
-            _ => out.push(c.to_string()),
+            _ => out.push(Name::from(c)),
         }
     }
     Ok(out)
 }
 
-fn push_components(queue: &mut VecDeque<String>, path: &str) {
-    queue.extend(
-        path.split('/')
-            .filter(|c| !c.is_empty())
-            .map(str::to_string),
-    );
+fn push_components(queue: &mut VecDeque<Name>, path: &str) {
+    queue.extend(path.split('/').filter(|c| !c.is_empty()).map(Name::from));
 }
 
-fn synthetic_stat(path: &[String]) -> Stat {
+fn synthetic_stat(path: &[Name]) -> Stat {
     // FNV-1a of the path: stable, distinct inode numbers.
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in join(path).bytes() {
@@ -155,7 +151,7 @@ fn synthetic_stat(path: &[String]) -> Stat {
 
 impl Vfs {
     /// The mount holding `path`: the longest mount prefix.
-    fn mount_for(&self, path: &[String]) -> Option<usize> {
+    fn mount_for(&self, path: &[Name]) -> Option<usize> {
         self.mounts
             .iter()
             .enumerate()
@@ -166,12 +162,12 @@ impl Vfs {
 
     /// The mount of the directory holding a walked entry.
     pub(crate) fn parent_mount(&self, w: &Walk) -> Option<usize> {
-        let parent: Vec<String> = w.parent.iter().map(|c| c.name.clone()).collect();
+        let parent: Vec<Name> = w.parent.iter().map(|c| c.name.clone()).collect();
         self.mount_for(&parent)
     }
 
     /// Whether some mount point lies strictly below `path`.
-    pub(crate) fn is_mount_prefix(&self, path: &[String]) -> bool {
+    pub(crate) fn is_mount_prefix(&self, path: &[Name]) -> bool {
         self.mounts
             .iter()
             .any(|m| m.path.len() > path.len() && m.path.starts_with(path))
@@ -208,22 +204,21 @@ impl Vfs {
     /// (never its final component) as one backend call can confirm. Returns
     /// how many were pushed onto `pos`, and whether the backend stopped
     /// short of the run (a symlink, file or missing entry comes next).
-    fn walk_batch(&self, pos: &mut Vec<Comp>, queue: &mut VecDeque<String>) -> (usize, bool) {
+    fn walk_batch(&self, pos: &mut Vec<Comp>, queue: &mut VecDeque<Name>) -> (usize, bool) {
         let Some(mi) = self.sole_mount_below(pos) else {
             return (0, false);
         };
-        let run: Vec<String> = queue
+        let run = queue
             .iter()
             .take(queue.len().saturating_sub(1))
             .take_while(|c| *c != "." && *c != ".." && c.len() <= NAME_MAX)
-            .cloned()
-            .collect();
-        if run.len() < 2 {
+            .count();
+        if run < 2 {
             return (0, false);
         }
         let m = &self.mounts[mi];
-        let dir: Vec<String> = pos[m.path.len()..].iter().map(|c| c.name.clone()).collect();
-        let n = m.fs.count_dirs(&dir, &run);
+        let dir: Vec<Name> = pos[m.path.len()..].iter().map(|c| c.name.clone()).collect();
+        let n = m.fs.count_dirs(&dir, &queue.make_contiguous()[..run]);
         for name in queue.drain(..n) {
             pos.push(Comp {
                 name,
@@ -231,7 +226,7 @@ impl Vfs {
                 synthetic: false,
             });
         }
-        (n, n < run.len())
+        (n, n < run)
     }
 
     /// The stat of `c`, the last directory of `parent_and_c`.
@@ -255,8 +250,8 @@ impl Vfs {
     /// lstat of `parent/name`, where `parent` was walked in this call.
     /// `Ok(None)` if it does not exist.
     pub(crate) fn lstat_at(&self, parent: &[Comp], name: &str) -> KResult<Option<Found>> {
-        let mut path: Vec<String> = parent.iter().map(|c| c.name.clone()).collect();
-        path.push(name.to_string());
+        let mut path: Vec<Name> = parent.iter().map(|c| c.name.clone()).collect();
+        path.push(Name::from(name));
         let i = self.mount_for(&path).ok_or(Errno::ENOENT)?;
         let m = &self.mounts[i];
         let real = if m.path.len() == path.len() {
@@ -286,7 +281,7 @@ impl Vfs {
     /// The backend call target for a walked entry. ENOENT when the entry
     /// lies under a synthetic directory (no backend has its parent).
     pub(crate) fn target(&self, w: &Walk) -> KResult<Target<'_>> {
-        let path = w.path();
+        let mut path = w.path();
         let i = self.mount_for(&path).ok_or(Errno::ENOENT)?;
         let m = &self.mounts[i];
         if path.len() > m.path.len() && w.parent[m.path.len()..].iter().any(|c| c.synthetic) {
@@ -295,14 +290,14 @@ impl Vfs {
         Ok(Target {
             mount: i,
             fs: m.fs.as_ref(),
-            rel: path[m.path.len()..].to_vec(),
+            rel: path.split_off(m.path.len()),
         })
     }
 
     fn readlink_at(&self, parent: &[Comp], name: &str) -> KResult<String> {
         let w = Walk {
             parent: parent.to_vec(),
-            name: Some(name.to_string()),
+            name: Some(Name::from(name)),
             found: None,
             last: Last::Name,
             trailing_slash: false,
@@ -322,6 +317,9 @@ impl Vfs {
         }
         if path.len() >= PATH_MAX {
             return Err(Errno::ENAMETOOLONG);
+        }
+        for m in &self.mounts {
+            m.fs.forget_lookup();
         }
         let mut queue = VecDeque::new();
         if !path.starts_with('/') {
