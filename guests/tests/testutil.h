@@ -36,6 +36,7 @@ static const char *errno_name(int e) {
         {EISDIR, "EISDIR"},
         {EINVAL, "EINVAL"},
         {EMFILE, "EMFILE"},
+        {ENFILE, "ENFILE"},
         {ENOSPC, "ENOSPC"},
         {ESPIPE, "ESPIPE"},
         {EROFS, "EROFS"},

@@ -176,6 +176,8 @@ pub mod status {
 pub struct OpenFile {
     pub desc: Arc<dyn FileDescription>,
     flags: AtomicU32,
+    /// Its place in the VM's count of open files, if it was opened by path.
+    _charge: Option<FileCharge>,
 }
 
 impl OpenFile {
@@ -183,6 +185,21 @@ impl OpenFile {
         Arc::new(OpenFile {
             desc,
             flags: AtomicU32::new(flags),
+            _charge: None,
+        })
+    }
+
+    /// A description that counts against a VM-wide limit until its last
+    /// reference (fd, inherited copy, SCM_RIGHTS message) is gone.
+    pub fn charged(
+        desc: Arc<dyn FileDescription>,
+        flags: u32,
+        charge: FileCharge,
+    ) -> Arc<OpenFile> {
+        Arc::new(OpenFile {
+            desc,
+            flags: AtomicU32::new(flags),
+            _charge: Some(charge),
         })
     }
 
@@ -212,6 +229,52 @@ impl OpenFile {
 
     pub fn append(&self) -> bool {
         self.flags() & status::APPEND != 0
+    }
+}
+
+/// A counter of open files shared by a VM, with its limit (Linux's
+/// `fs.file-max`): [`FileCount::charge`] fails with `ENFILE` at the limit.
+#[derive(Debug, Clone)]
+pub struct FileCount {
+    open: Arc<std::sync::atomic::AtomicUsize>,
+    limit: usize,
+}
+
+impl FileCount {
+    pub fn new(limit: usize) -> FileCount {
+        FileCount {
+            open: Arc::default(),
+            limit,
+        }
+    }
+
+    /// Files open now.
+    pub fn open(&self) -> usize {
+        self.open.load(Ordering::Relaxed)
+    }
+
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// One more open file, released when the charge is dropped.
+    pub fn charge(&self) -> KResult<FileCharge> {
+        self.open
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                (n < self.limit).then_some(n + 1)
+            })
+            .map_err(|_| Errno::ENFILE)?;
+        Ok(FileCharge(self.open.clone()))
+    }
+}
+
+/// One file counted by a [`FileCount`].
+#[derive(Debug)]
+pub struct FileCharge(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for FileCharge {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

@@ -77,6 +77,31 @@ pub struct InitSpec {
     pub stdio: [Stdio; 3],
 }
 
+/// Per-VM resource limits the kernel enforces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Processes that may exist at once, zombies included (cgroup
+    /// `pids.max`); a spawn beyond it fails with `EAGAIN`.
+    pub processes: usize,
+    /// Files opened by path (on any filesystem) that may be open at once
+    /// across the VM (`fs.file-max`); an open beyond it fails with `ENFILE`.
+    pub files: usize,
+}
+
+impl Limits {
+    pub const DEFAULT_PROCESSES: usize = 1024;
+    pub const DEFAULT_FILES: usize = 4096;
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            processes: Limits::DEFAULT_PROCESSES,
+            files: Limits::DEFAULT_FILES,
+        }
+    }
+}
+
 /// The one interval timer `setitimer` supports.
 pub const ITIMER_REAL: i32 = 0;
 
@@ -95,6 +120,8 @@ pub struct Kernel {
     ptys: Arc<std::sync::Mutex<PtyTable>>,
     tty_events: TtyEvents,
     itimers: crate::timer::ITimers,
+    limits: Limits,
+    pub(crate) files: crate::file::FileCount,
 }
 
 /// Host stdin, fed to guests through a pipe whose write end the kernel holds.
@@ -132,7 +159,33 @@ impl Kernel {
             ptys,
             tty_events,
             itimers: Default::default(),
+            limits: Limits::default(),
+            files: crate::file::FileCount::new(Limits::DEFAULT_FILES),
         }
+    }
+
+    /// Sets the VM's limits; made before any process exists.
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.limits = limits;
+        self.files = crate::file::FileCount::new(limits.files);
+    }
+
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Files opened by path that are open now (see [`Limits::files`]).
+    pub fn open_files(&self) -> usize {
+        self.files.open()
+    }
+
+    /// `EAGAIN` when one more process would exceed [`Limits::processes`].
+    fn check_process_limit(&self) -> KResult<()> {
+        if self.procs.len() >= self.limits.processes {
+            tracing::debug!(limit = self.limits.processes, "process limit reached");
+            return Err(Errno::EAGAIN);
+        }
+        Ok(())
     }
 
     pub fn notifier(&self) -> &Notifier {
@@ -153,6 +206,7 @@ impl Kernel {
         &mut self,
         spec: InitSpec,
     ) -> KResult<(Pid, Option<crate::unix::bridge::BridgeId>)> {
+        self.check_process_limit()?;
         let mut fds = FdTable::new();
         let mut tty = None;
         for (fd, how) in spec.stdio.iter().enumerate() {
@@ -347,7 +401,7 @@ impl Kernel {
     fn call_once(&mut self, pid: Pid, call: &mut Syscall) -> Outcome {
         // A stopped process waits for SIGCONT before any call proceeds.
         if let Some(p) = self.procs.get(pid) {
-            if p.stopped && p.killed.is_none() && !matches!(call, Syscall::Exit { .. }) {
+            if p.stopped && p.killed.is_none() && !call.ends_process() {
                 return Outcome::Block(vec![p.sig_events.key()]);
             }
         }
@@ -355,8 +409,7 @@ impl Kernel {
             None => return Outcome::Ready(Err(Errno::ESRCH)),
             // A killed process may still report its exit, and nothing else.
             Some(p)
-                if (p.killed.is_some() || p.state != ProcState::Live)
-                    && !matches!(call, Syscall::Exit { .. }) =>
+                if (p.killed.is_some() || p.state != ProcState::Live) && !call.ends_process() =>
             {
                 return Outcome::Ready(Err(Errno::EINTR))
             }
@@ -598,6 +651,10 @@ impl Kernel {
                 self.exit(pid, *status);
                 Outcome::Ready(Ok(Ret::Unit))
             }
+            S::SpawnFailed => {
+                self.unspawn(pid);
+                Outcome::Ready(Ok(Ret::Unit))
+            }
             S::PollFds { fds, deadline } => self.poll_fds(pid, fds, *deadline),
             S::SigAction { sig, action } => {
                 ready(self.sigaction(pid, *sig, *action), |_| Ret::Unit)
@@ -802,6 +859,9 @@ impl Kernel {
         noctty: bool,
     ) -> KResult<i32> {
         let base = self.base(pid, dirfd)?;
+        // Counted before anything is opened or created, as Linux checks
+        // `file-max` before the path walk.
+        let charge = self.files.charge()?;
         let desc = self.open_desc(pid, &base, path, flags, 0o666, noctty)?;
         let mut bits = status_bits & !(status::READ | status::WRITE);
         if flags.read {
@@ -810,7 +870,7 @@ impl Kernel {
         if flags.write {
             bits |= status::WRITE;
         }
-        let file = OpenFile::new(desc, bits);
+        let file = OpenFile::charged(desc, bits, charge);
         self.fds_mut(pid).alloc(FdEntry::new(file, cloexec), 0)
     }
 
@@ -1168,6 +1228,7 @@ impl Kernel {
     /// (new session or group, signal state), then the file actions run in
     /// its context, then close-on-exec fds close, as with fork + exec.
     fn spawn(&mut self, parent: Pid, req: &SpawnRequest) -> KResult<Pid> {
+        self.check_process_limit()?;
         let p = self.procs.get(parent).unwrap();
         let cwd = match &req.attr.cwd {
             Some(c) => self.vfs.resolve_dir(&p.cwd, c)?,
@@ -1229,8 +1290,9 @@ impl Kernel {
                     let (flags, st) = open_flags(*oflag);
                     let cwd = self.procs.get(child).unwrap().cwd.clone();
                     let noctty = oflag & oflag::O_NOCTTY != 0;
+                    let charge = self.files.charge()?;
                     let desc = self.open_desc(child, &cwd, path, flags, *mode, noctty)?;
-                    let file = OpenFile::new(desc, st);
+                    let file = OpenFile::charged(desc, st, charge);
                     self.fds_mut(child)
                         .install(*newfd, FdEntry::new(file, false))?;
                 }
@@ -1245,6 +1307,10 @@ impl Kernel {
     }
 
     fn wait(&mut self, pid: Pid, which: Pid, options: u32) -> Outcome {
+        // -INT_MIN names no group (Linux's kernel_wait4).
+        if which == Pid::MIN {
+            return Outcome::Ready(Err(Errno::ESRCH));
+        }
         let me = self.procs.get(pid).unwrap();
         let my_pgid = me.pgid;
         let matches = |c: &crate::process::Process| match which {
@@ -1303,6 +1369,10 @@ impl Kernel {
     fn kill(&mut self, sender: Pid, target: Pid, sig: i32) -> KResult<()> {
         if !(0..=signal::NSIG).contains(&sig) {
             return Err(Errno::EINVAL);
+        }
+        // -INT_MIN names no group (Linux's kill_something_info).
+        if target == Pid::MIN {
+            return Err(Errno::ESRCH);
         }
         let sender_pgid = self.procs.get(sender).map(|p| p.pgid).unwrap_or(0);
         let targets: Vec<Pid> = self
@@ -1665,6 +1735,25 @@ impl Kernel {
                 self.actions.push(Action::Exited { pid, status });
             }
         }
+    }
+
+    /// Forgets a spawned process whose guest never started: no zombie, no
+    /// SIGCHLD, nothing for `wait`. It ran no code, so it has no children,
+    /// timers or terminal of its own to hand on.
+    fn unspawn(&mut self, pid: Pid) {
+        let Some(p) = self.procs.get_mut(pid) else {
+            return;
+        };
+        if p.state != ProcState::Live {
+            return;
+        }
+        p.fds.clear();
+        self.itimers.clear(pid);
+        tracing::debug!(pid, name = %p.name, "spawned process never started");
+        for child in self.procs.children(pid).map(|c| c.pid).collect::<Vec<_>>() {
+            self.procs.get_mut(child).unwrap().ppid = 0;
+        }
+        self.procs.remove(pid);
     }
 
     /// Applies a call the guest did not wait for (`Msg::Post` in the
@@ -2157,5 +2246,136 @@ mod tests {
         assert!(c.fds.get(7).is_ok());
         assert!(c.fds.get(0).unwrap().file.writable());
         assert!(k.vfs.stat("/", "/f", true).is_ok());
+    }
+
+    fn spawn_plain(k: &mut Kernel, parent: Pid) -> KResult<Pid> {
+        let req = SpawnRequest {
+            name: "c".into(),
+            actions: Vec::new(),
+            attr: SpawnAttr::default(),
+        };
+        match k.call(parent, &mut Syscall::Spawn(req)) {
+            Outcome::Ready(Ok(Ret::Pid(p))) => Ok(p),
+            Outcome::Ready(Err(e)) => Err(e),
+            o => panic!("{o:?}"),
+        }
+    }
+
+    #[test]
+    fn process_limit_counts_zombies_and_gives_eagain() {
+        let (mut k, init) = kernel();
+        k.set_limits(Limits {
+            processes: 3,
+            files: 10,
+        });
+        let a = spawn_plain(&mut k, init).unwrap();
+        let b = spawn_plain(&mut k, init).unwrap();
+        assert_eq!(spawn_plain(&mut k, init), Err(Errno::EAGAIN));
+        // A zombie still holds its pid; reaping it frees the slot.
+        done(k.call(
+            a,
+            &mut Syscall::Exit {
+                status: WaitStatus::exited(0),
+            },
+        ));
+        assert_eq!(spawn_plain(&mut k, init), Err(Errno::EAGAIN));
+        let reaped = k.call(init, &mut Syscall::Wait { pid: a, options: 0 });
+        assert!(matches!(reaped, Outcome::Ready(Ok(Ret::Waited { .. }))));
+        let c = spawn_plain(&mut k, init).unwrap();
+        // A child whose guest never started vanishes: no zombie, no SIGCHLD,
+        // nothing to wait for, and its slot is free again.
+        let pending = k.process(init).unwrap().sig.pending;
+        done(k.call(c, &mut Syscall::SpawnFailed));
+        assert!(k.process(c).is_none());
+        assert_eq!(k.process(init).unwrap().sig.pending, pending);
+        let none = k.call(init, &mut Syscall::Wait { pid: c, options: 0 });
+        assert!(
+            matches!(none, Outcome::Ready(Err(Errno::ECHILD))),
+            "{none:?}"
+        );
+        assert!(spawn_plain(&mut k, init).is_ok());
+        let _ = b;
+    }
+
+    #[test]
+    fn vm_file_limit_gives_enfile_until_a_file_closes() {
+        let (mut k, init) = kernel();
+        k.set_limits(Limits {
+            processes: 8,
+            files: 2,
+        });
+        let open = |k: &mut Kernel, pid: Pid, path: &str| {
+            let mut call = Syscall::PathOpen {
+                dirfd: 3,
+                path: path.into(),
+                flags: OpenFlags {
+                    read: true,
+                    write: true,
+                    create: true,
+                    ..OpenFlags::default()
+                },
+                status: 0,
+                cloexec: false,
+                noctty: false,
+            };
+            match k.call(pid, &mut call) {
+                Outcome::Ready(Ok(Ret::Fd(fd))) => Ok(fd),
+                Outcome::Ready(Err(e)) => Err(e),
+                o => panic!("{o:?}"),
+            }
+        };
+        let a = open(&mut k, init, "/a").unwrap();
+        let _b = open(&mut k, init, "/b").unwrap();
+        assert_eq!(open(&mut k, init, "/c"), Err(Errno::ENFILE));
+        // Nothing was created by the refused open.
+        assert!(k.vfs.stat("/", "/c", true).is_err());
+        // Pipes and dups are not opened by path and do not count.
+        fds(&mut k, init);
+        let Ret::Fd(dup_fd) = done(k.call(init, &mut Syscall::Dup { fd: a })) else {
+            panic!()
+        };
+        assert_eq!(k.open_files(), 2);
+        // An inherited copy keeps the file open after the parent closes it.
+        let child = spawn_plain(&mut k, init).unwrap();
+        done(k.call(init, &mut Syscall::Close { fd: a }));
+        done(k.call(init, &mut Syscall::Close { fd: dup_fd }));
+        assert_eq!(open(&mut k, init, "/c"), Err(Errno::ENFILE));
+        done(k.call(
+            child,
+            &mut Syscall::Exit {
+                status: WaitStatus::exited(0),
+            },
+        ));
+        assert_eq!(k.open_files(), 1);
+        assert!(open(&mut k, init, "/c").is_ok());
+    }
+
+    #[test]
+    fn host_connections_count_as_open_files() {
+        let (mut k, init) = kernel();
+        k.set_limits(Limits {
+            processes: 8,
+            files: 1,
+        });
+        let Ret::Fd(l) = done(k.call(
+            init,
+            &mut Syscall::Socket {
+                domain: 1,
+                ty: 1,
+                protocol: 0,
+            },
+        )) else {
+            panic!()
+        };
+        let mut addr = 1u16.to_le_bytes().to_vec();
+        addr.extend_from_slice(b"/s\0");
+        done(k.call(init, &mut Syscall::Bind { fd: l, addr }));
+        done(k.call(init, &mut Syscall::Listen { fd: l, backlog: 4 }));
+        let id = k.bridge_connect("/s").unwrap();
+        assert_eq!(k.open_files(), 1);
+        assert_eq!(k.bridge_connect("/s"), Err(Errno::ECONNREFUSED));
+        k.bridge_close(id);
+        assert_eq!(k.open_files(), 0);
+        assert!(k.bridge_connect("/s").is_ok());
     }
 }

@@ -145,6 +145,16 @@ impl ProcessTable {
         self.procs.remove(&pid)
     }
 
+    /// How many processes exist, zombies included (they hold their pid
+    /// until reaped, as Linux counts them against `pids.max`).
+    pub fn len(&self) -> usize {
+        self.procs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.procs.is_empty()
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = &Process> {
         self.procs.values()
     }

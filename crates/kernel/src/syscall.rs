@@ -285,6 +285,10 @@ pub enum Syscall {
     Exit {
         status: WaitStatus,
     },
+    /// Made on behalf of a spawned process whose guest could not be started
+    /// (no thread, no instance): it vanishes without a zombie or SIGCHLD,
+    /// as if the spawn had failed, and its parent's spawn returns an error.
+    SpawnFailed,
     Socket {
         domain: i32,
         ty: i32,
@@ -394,6 +398,12 @@ pub enum Syscall {
 }
 
 impl Syscall {
+    /// Whether the call ends the calling process (allowed even once it is
+    /// killed or stopped).
+    pub fn ends_process(&self) -> bool {
+        matches!(self, Syscall::Exit { .. } | Syscall::SpawnFailed)
+    }
+
     /// When a parked call must be retried even without a wakeup.
     pub fn deadline(&self) -> Option<Instant> {
         match self {

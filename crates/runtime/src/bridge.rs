@@ -102,8 +102,9 @@ impl VmHandle {
 
     /// Publishes the guest listener at `guest` as a host socket at `host`.
     /// A stale socket file at `host` (nobody accepts on it) is replaced; a
-    /// live one or any other file is an error. The returned guard removes
-    /// the socket file again.
+    /// live one or any other file is an error. Missing parent directories
+    /// are made. The returned guard removes the socket file again, and the
+    /// directories it made once they are empty.
     pub fn expose(&self, guest: String, host: PathBuf) -> std::io::Result<HostSocket> {
         use std::io::{Error, ErrorKind};
         use std::os::unix::fs::FileTypeExt;
@@ -122,11 +123,26 @@ impl VmHandle {
             }
             std::fs::remove_file(&host)?;
         }
-        if let Some(dir) = host.parent() {
-            std::fs::create_dir_all(dir)?;
+        let mut missing = Vec::new();
+        let mut dir = host.parent();
+        while let Some(d) = dir.filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
+            missing.push(d.to_owned());
+            dir = d.parent();
         }
-        let listener = UnixListener::bind(&host)?;
-        let guard = HostSocket::new(host)?;
+        let mut made = Vec::new();
+        for d in missing.into_iter().rev() {
+            match std::fs::create_dir(&d) {
+                Ok(()) => made.push(d),
+                Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
+                Err(e) => {
+                    remove_dirs(&made);
+                    return Err(e);
+                }
+            }
+        }
+        let bound = UnixListener::bind(&host).and_then(|l| Ok((l, HostSocket::new(host)?)));
+        let (listener, mut guard) = bound.inspect_err(|_| remove_dirs(&made))?;
+        guard.made = made;
         let vm = self.clone();
         std::thread::Builder::new()
             .name(format!("expose {guest}"))
@@ -150,12 +166,27 @@ impl VmHandle {
 pub struct HostSocket {
     path: PathBuf,
     id: (u64, u64),
+    /// Directories made for it, outermost first.
+    made: Vec<PathBuf>,
 }
 
 impl HostSocket {
     fn new(path: PathBuf) -> std::io::Result<HostSocket> {
         let id = file_id(&path)?;
-        Ok(HostSocket { path, id })
+        Ok(HostSocket {
+            path,
+            id,
+            made: Vec::new(),
+        })
+    }
+}
+
+/// Removes `dirs` innermost first, stopping at one that is not empty.
+fn remove_dirs(dirs: &[PathBuf]) {
+    for d in dirs.iter().rev() {
+        if std::fs::remove_dir(d).is_err() {
+            break;
+        }
     }
 }
 
@@ -170,6 +201,7 @@ impl Drop for HostSocket {
         if file_id(&self.path).ok() == Some(self.id) {
             let _ = std::fs::remove_file(&self.path);
         }
+        remove_dirs(&self.made);
     }
 }
 

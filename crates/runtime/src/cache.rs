@@ -38,6 +38,21 @@ pub enum LoadError {
     },
     #[error("module {name} does not export `{export}`")]
     MissingExport { name: String, export: &'static str },
+    #[error("module {name} exports `{export}` as {found}, not {expected}")]
+    WrongExport {
+        name: String,
+        export: &'static str,
+        expected: &'static str,
+        found: String,
+    },
+    #[error(
+        "module {name} needs {needed} bytes of memory to start, more than the limit of {limit}"
+    )]
+    MemoryTooSmall {
+        name: String,
+        needed: u64,
+        limit: usize,
+    },
 }
 
 type Digest32 = [u8; 32];
@@ -163,10 +178,31 @@ impl ModuleCache {
             }
         }
         for export in ["memory", "_start"] {
-            if module.get_export(export).is_none() {
+            let Some(ty) = module.get_export(export) else {
                 return Err(LoadError::MissingExport {
                     name: name.to_owned(),
                     export,
+                });
+            };
+            // What the guest thread will ask for: an unshared 32-bit memory
+            // and a `() -> ()` entry point.
+            let (fits, expected) = match export {
+                "memory" => (
+                    matches!(&ty, ExternType::Memory(m) if !m.is_64() && !m.is_shared()),
+                    "a 32-bit unshared memory",
+                ),
+                _ => (
+                    matches!(&ty, ExternType::Func(f)
+                        if f.params().next().is_none() && f.results().next().is_none()),
+                    "a function without parameters or results",
+                ),
+            };
+            if !fits {
+                return Err(LoadError::WrongExport {
+                    name: name.to_owned(),
+                    export,
+                    expected,
+                    found: describe(&ty),
                 });
             }
         }
@@ -223,7 +259,46 @@ impl ModuleCache {
     }
 }
 
-/// The most specific cause, on one line.
+/// Checks that the memory `pre` starts with fits in `limit` bytes: a module
+/// that cannot even be instantiated is a load error, not a crash.
+pub fn check_memory(
+    name: &str,
+    pre: &InstancePre<GuestCtx>,
+    limit: Option<usize>,
+) -> Result<(), LoadError> {
+    let (Some(limit), Some(ExternType::Memory(m))) = (limit, pre.module().get_export("memory"))
+    else {
+        return Ok(());
+    };
+    let needed = m.minimum().saturating_mul(m.page_size());
+    if needed > limit as u64 {
+        return Err(LoadError::MemoryTooSmall {
+            name: name.to_owned(),
+            needed,
+            limit,
+        });
+    }
+    Ok(())
+}
+
+/// An export's kind and type, for messages.
+fn describe(ty: &ExternType) -> String {
+    match ty {
+        ExternType::Func(f) => {
+            let list = |v: Vec<String>| v.join(", ");
+            let params = list(f.params().map(|p| p.to_string()).collect());
+            let results = list(f.results().map(|r| r.to_string()).collect());
+            format!("a function ({params}) -> ({results})")
+        }
+        ExternType::Global(_) => "a global".into(),
+        ExternType::Table(_) => "a table".into(),
+        ExternType::Memory(m) if m.is_shared() => "a shared memory".into(),
+        ExternType::Memory(m) if m.is_64() => "a 64-bit memory".into(),
+        ExternType::Memory(_) => "a memory".into(),
+        ExternType::Tag(_) => "a tag".into(),
+    }
+}
+
 /// The whole file, read positionally: clones of a `Program` share the
 /// descriptor, so its offset is nobody's to move.
 fn read_all_at(file: &File) -> std::io::Result<Vec<u8>> {

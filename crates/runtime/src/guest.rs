@@ -1,14 +1,15 @@
 //! Guest processes: one OS thread and one wasmtime `Store` per process.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
 use crossbeam_channel::Sender;
 use sidecar_kernel::signal;
 use sidecar_kernel::{Errno, Pid, Ret, Syscall, WaitStatus};
-use wasmtime::{InstancePre, Memory, Store, StoreLimits, StoreLimitsBuilder, Trap, UpdateDeadline};
+use wasmtime::{Caller, InstancePre, Memory, Store, Trap, UpdateDeadline};
 
+use crate::limits::GuestLimiter;
 use crate::service::{GuestLink, Msg, Reply};
 use crate::Shared;
 
@@ -67,7 +68,11 @@ pub struct GuestCtx {
     tx: Sender<Msg>,
     pub(crate) shared: Arc<Shared>,
     pub(crate) memory: Option<Memory>,
-    limits: StoreLimits,
+    limits: GuestLimiter,
+    /// Fuel its exited children did not burn, for it to take back.
+    refund: Arc<AtomicU64>,
+    /// Where its own unburnt fuel goes when it exits: its parent's refund.
+    refund_to: Option<Arc<AtomicU64>>,
     pub(crate) started: Instant,
     /// Dropped when the thread ends; the VM waits for all of them.
     pub(crate) alive: Sender<()>,
@@ -137,40 +142,150 @@ impl GuestCtx {
     }
 }
 
-/// Starts `pre` as process `link.pid` on a thread of its own.
+/// Why a guest could not start: the errno its spawn returns, and what
+/// happened.
+#[derive(Debug, thiserror::Error)]
+#[error("{what}")]
+pub struct StartError {
+    pub errno: Errno,
+    pub what: String,
+}
+
+/// Starts `pre` as process `link.pid` on a thread of its own, and returns
+/// once its instance exists, so that a process that cannot start is an
+/// errno of the spawn (`EAGAIN` without a thread, `ENOMEM` without memory
+/// for its instance), as Linux's `posix_spawn` reports a failed exec. The
+/// kernel then forgets the process. `parent` is the spawning guest, whose
+/// fuel refund receives what the child does not burn.
 pub(crate) fn start(
     shared: Arc<Shared>,
     pre: InstancePre<GuestCtx>,
     spec: GuestSpec,
     link: GuestLink,
     alive: Sender<()>,
-) -> std::io::Result<()> {
-    let name = format!("guest-{}-{}", link.pid, spec.name);
-    let mut limits = StoreLimitsBuilder::new();
-    if let Some(m) = spec.memory_limit {
-        limits = limits.memory_size(m);
-    }
+    parent: Option<&GuestCtx>,
+) -> Result<(), StartError> {
+    let pid = link.pid;
+    let abandon = |errno: Errno, what: String| {
+        let _ = shared.tx.send(Msg::Call {
+            pid,
+            call: Syscall::SpawnFailed,
+        });
+        StartError { errno, what }
+    };
+    // Threads outlive their process while they unmap its store.
+    let Some(slot) = shared.usage.thread() else {
+        let what = "the VM's guest threads are at limits.processes";
+        return Err(abandon(Errno::EAGAIN, what.into()));
+    };
+    let name = format!("guest-{}-{}", pid, spec.name);
     let ctx = GuestCtx {
-        pid: link.pid,
+        pid,
         tx: shared.tx.clone(),
         shared: shared.clone(),
+        limits: GuestLimiter::new(spec.memory_limit, shared.usage.clone()),
         spec,
         link,
         memory: None,
-        limits: limits.build(),
+        refund: Arc::default(),
+        refund_to: parent.map(|p| p.refund.clone()),
         started: Instant::now(),
         alive,
         signal_due: std::cell::Cell::new(false),
         trampoline: None,
     };
-    std::thread::Builder::new()
-        .name(name)
-        .stack_size(8 << 20)
-        .spawn(move || run(shared, pre, ctx))
-        .map(|_| ())
+    let (ready_tx, ready) = crossbeam_channel::bounded(1);
+    let thread = {
+        let shared = shared.clone();
+        std::thread::Builder::new()
+            .name(name)
+            .stack_size(8 << 20)
+            .spawn(move || {
+                let _slot = slot;
+                let mut ready = Some(ready_tx);
+                let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    run(shared.clone(), pre, ctx, &mut ready)
+                }));
+                // A panic before the instance existed is the spawner's
+                // error; after, the process dies as if by SIGKILL.
+                if ran.is_err() && ready.is_none() {
+                    let _ = shared.tx.send(Msg::Call {
+                        pid,
+                        call: Syscall::Exit {
+                            status: WaitStatus::signaled(signal::SIGKILL),
+                        },
+                    });
+                }
+            })
+    };
+    if let Err(e) = thread {
+        let what = format!("cannot make a thread: {e}");
+        if parent.is_some() {
+            tracing::warn!("pid {pid}: {what}; spawn fails with EAGAIN");
+        }
+        return Err(abandon(Errno::EAGAIN, what));
+    }
+    match ready.recv() {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err((errno, what))) => {
+            if parent.is_some() {
+                tracing::warn!("pid {pid}: {what}; spawn fails with {errno:?}");
+            }
+            Err(abandon(errno, what))
+        }
+        // The thread ended (panicked) before its instance existed.
+        Err(_) => Err(abandon(Errno::EAGAIN, "its thread ended at once".into())),
+    }
 }
 
-fn run(shared: Arc<Shared>, pre: InstancePre<GuestCtx>, ctx: GuestCtx) {
+/// Takes a child's budget out of the parent's fuel at spawn: half of what
+/// the parent has left, so that a process tree never burns more than the
+/// budget of the guest at its root. `Unlimited` stays unlimited.
+pub(crate) fn take_fuel_share(c: &mut Caller<'_, GuestCtx>) -> Budget {
+    let budget = c.data().spec.budget;
+    if !c.data().shared.fuel || budget == Budget::Unlimited {
+        return budget;
+    }
+    let left = c.get_fuel().unwrap_or(0);
+    let share = left / 2;
+    let _ = c.set_fuel(left - share);
+    Budget::Fuel(share)
+}
+
+/// Gives fuel back to the calling guest: a share whose spawn failed, or
+/// what its exited children did not burn (collected at every host call).
+pub(crate) fn absorb_fuel(c: &mut Caller<'_, GuestCtx>, extra: u64) {
+    if !c.data().shared.fuel || c.data().spec.budget == Budget::Unlimited {
+        return;
+    }
+    let extra = extra.saturating_add(c.data().refund.swap(0, Ordering::Relaxed));
+    if extra > 0 {
+        let left = c.get_fuel().unwrap_or(0);
+        let _ = c.set_fuel(left.saturating_add(extra));
+    }
+}
+
+/// Whether children have fuel to give back (cheap; checked per host call).
+pub(crate) fn has_refund(ctx: &GuestCtx) -> bool {
+    ctx.refund.load(Ordering::Relaxed) != 0
+}
+
+/// Why an instance could not be made, as the spawn's errno: wasmtime fails
+/// instantiation for memory (the VM's limit, or mmap) in every case a
+/// module that loaded can fail before running any code.
+fn instantiate_errno(e: &wasmtime::Error) -> Errno {
+    match e.root_cause().downcast_ref::<std::io::Error>() {
+        Some(io) if io.raw_os_error() == Some(Errno::EAGAIN as i32) => Errno::EAGAIN,
+        _ => Errno::ENOMEM,
+    }
+}
+
+fn run(
+    shared: Arc<Shared>,
+    pre: InstancePre<GuestCtx>,
+    ctx: GuestCtx,
+    ready: &mut Option<crossbeam_channel::Sender<Result<(), (Errno, String)>>>,
+) {
     let pid = ctx.pid;
     let name = ctx.spec.name.clone();
     let budget = ctx.spec.budget;
@@ -184,9 +299,9 @@ fn run(shared: Arc<Shared>, pre: InstancePre<GuestCtx>, ctx: GuestCtx) {
             Budget::Fuel(n) => n,
             Budget::Unlimited => u64::MAX,
         };
-        store
-            .set_fuel(fuel)
-            .expect("fuel is enabled on this engine");
+        if let Err(e) = store.set_fuel(fuel) {
+            tracing::error!("guest {name} (pid {pid}): cannot set its fuel: {e}");
+        }
     }
     // Epochs only advance when a signal must reach running wasm; the
     // callback checks whether it is for us.
@@ -205,20 +320,49 @@ fn run(shared: Arc<Shared>, pre: InstancePre<GuestCtx>, ctx: GuestCtx) {
         }
     });
 
-    let result = pre.instantiate(&mut store).and_then(|instance| {
-        store.data_mut().memory = instance.get_memory(&mut store, "memory");
-        let entry = instance.get_typed_func::<(), ()>(&mut store, "_start")?;
-        entry.call(&mut store, ())
-    });
+    let result = match pre.instantiate(&mut store) {
+        Ok(instance) => {
+            let _ = ready.take().map(|r| r.send(Ok(())));
+            store.data_mut().memory = instance.get_memory(&mut store, "memory");
+            instance
+                .get_typed_func::<(), ()>(&mut store, "_start")
+                .and_then(|entry| entry.call(&mut store, ()))
+        }
+        // Code ran (a start function) and ended the process: it existed.
+        Err(e) if e.is::<GuestExit>() || e.is::<Trap>() => {
+            let _ = ready.take().map(|r| r.send(Ok(())));
+            Err(e)
+        }
+        Err(e) => {
+            let what = format!("cannot make its instance: {}", first_line(&e));
+            let errno = instantiate_errno(&e);
+            let _ = ready.take().map(|r| r.send(Err((errno, what))));
+            return;
+        }
+    };
     let status = match result {
         Ok(()) => WaitStatus::exited(0),
         Err(e) => classify(&e, &name, pid, budget),
     };
+    // What it did not burn goes back to its parent.
+    if shared.fuel && budget != Budget::Unlimited {
+        let ctx = store.data();
+        let left = store.get_fuel().unwrap_or(0);
+        let unburnt = left.saturating_add(ctx.refund.swap(0, Ordering::Relaxed));
+        if let Some(to) = &ctx.refund_to {
+            to.fetch_add(unburnt, Ordering::Relaxed);
+        }
+    }
     let _ = tx.send(Msg::Call {
         pid,
         call: Syscall::Exit { status },
     });
     drop(store);
+}
+
+fn first_line(e: &wasmtime::Error) -> String {
+    let s = e.root_cause().to_string();
+    s.lines().next().unwrap_or("").to_owned()
 }
 
 /// The wait status a guest error stands for, logging what is not a plain

@@ -5,14 +5,18 @@ pub mod abi;
 pub mod bridge;
 pub mod cache;
 pub mod guest;
+pub mod limits;
 pub mod service;
 mod spin;
 pub mod vm;
+
+use std::sync::Arc;
 
 use crossbeam_channel::Sender;
 
 pub use bridge::VmHandle;
 pub use guest::{Budget, GuestSpec};
+pub use limits::Limits;
 pub use vm::{
     GuestConfig, ModuleSource, MountConfig, RunningVm, SocketLink, Vm, VmConfig, VmError,
 };
@@ -24,4 +28,6 @@ pub struct Shared {
     pub tx: Sender<service::Msg>,
     /// Whether the engine meters fuel (some guest has a finite budget).
     pub fuel: bool,
+    /// Guest memory and guest threads of the VM, against its limits.
+    pub(crate) usage: Arc<limits::Usage>,
 }

@@ -180,7 +180,8 @@ impl Service {
         self
     }
 
-    /// Serves until every sender of the request channel is gone.
+    /// Serves until [`Msg::Shutdown`] or every sender of the request
+    /// channel is gone.
     pub fn run(mut self) {
         loop {
             let parked = self.deadlines.first().map(|&(when, _)| when);
@@ -189,10 +190,10 @@ impl Service {
                 (a, b) => a.or(b),
             };
             let Ok(msg) = crate::spin::recv(&self.rx, next, &crate::spin::SERVICE) else {
-                return;
+                break;
             };
             match msg {
-                Some(Msg::Shutdown) => return,
+                Some(Msg::Shutdown) => break,
                 Some(m) => self.handle(m),
                 None => {}
             }
@@ -206,6 +207,8 @@ impl Service {
                 let _ = self.drain.take().map(|d| d.send(()));
             }
         }
+        // What the VM made in its folders for `connect-out` goes with it.
+        self.kernel.remove_outlets();
     }
 
     fn handle(&mut self, msg: Msg) {
@@ -294,7 +297,7 @@ impl Service {
     /// Runs a call once; completes it or parks it.
     fn attempt(&mut self, pid: Pid, mut call: Syscall) {
         tracing::trace!(pid, ?call, "call");
-        let is_exit = matches!(call, Syscall::Exit { .. });
+        let is_exit = call.ends_process();
         let is_spawn = matches!(call, Syscall::Spawn(_));
         match self.kernel.call(pid, &mut call) {
             Outcome::Ready(r) => {

@@ -71,6 +71,11 @@ pub struct VmConfig {
     pub connect_out: Vec<SocketLink>,
     /// Where compiled modules are cached; `None` disables the disk cache.
     pub cache_dir: Option<PathBuf>,
+    /// What the VM's guests may use of the host, together.
+    pub limits: crate::Limits,
+    /// How long guests have to end after the VM is asked to stop (the
+    /// sidecar forwards SIGTERM) before every guest is killed.
+    pub stop_timeout: std::time::Duration,
 }
 
 /// Why a VM could not start. Every variant is one line naming the culprit.
@@ -92,6 +97,23 @@ pub enum VmError {
     Load { guest: String, error: LoadError },
     #[error("guest {guest}: {what}")]
     Start { guest: String, what: String },
+    /// `index` is the guest's place in [`VmConfig::guests`].
+    #[error("guest {guest}: cwd {cwd}: {errno}")]
+    Cwd {
+        index: usize,
+        guest: String,
+        cwd: String,
+        errno: Errno,
+    },
+    /// A host file for stdin, stdout or stderr (`stream`) that cannot be.
+    #[error("guest {guest}: {stream} {}: {errno}", .path.display())]
+    Stdio {
+        index: usize,
+        guest: String,
+        stream: &'static str,
+        path: PathBuf,
+        errno: Errno,
+    },
     #[error("engine: {0}")]
     Engine(String),
     #[error("{what} {guest} -> {host}: {error}")]
@@ -122,6 +144,9 @@ impl Vm {
         let started = Instant::now();
         let cfg = self.config;
         let mut vfs = Vfs::new();
+        let internal = |e: Errno| VmError::Engine(format!("mounting kernel filesystems: {e}"));
+        // A fresh /tmp unless a mount replaces it; /dev is always devices.
+        vfs.mount_mem("/tmp").map_err(internal)?;
         for m in &cfg.mounts {
             vfs.mount_host(&m.guest, m.host.clone(), m.readonly)
                 .map_err(|errno| VmError::Mount {
@@ -130,24 +155,9 @@ impl Vm {
                     errno,
                 })?;
         }
-        let internal = |e: Errno| VmError::Engine(format!("mounting kernel filesystems: {e}"));
-        vfs.mount_mem("/tmp").map_err(internal)?;
         vfs.mount_dev("/dev").map_err(internal)?;
         let mut kernel = Kernel::new(vfs);
-        for l in &cfg.connect_out {
-            let err = |e: Errno| VmError::Link {
-                what: "connect-out",
-                guest: l.guest.clone(),
-                host: l.host.clone(),
-                error: e.to_string(),
-            };
-            if let Some((dir, _)) = l.guest.rsplit_once('/') {
-                mkdir_p(&kernel.vfs, dir).map_err(err)?;
-            }
-            kernel
-                .add_outlet(&l.guest, l.host.display().to_string())
-                .map_err(err)?;
-        }
+        kernel.set_limits(cfg.limits.kernel());
 
         let fuel = cfg
             .guests
@@ -159,7 +169,8 @@ impl Vm {
         let cache = ModuleCache::new(&engine, linker, cfg.cache_dir.clone());
 
         let mut pres = Vec::new();
-        for g in &cfg.guests {
+        for (index, g) in cfg.guests.iter().enumerate() {
+            check_guest(&kernel, index, g)?;
             let program = match &g.wasm {
                 ModuleSource::Host(p) => {
                     Program::from_host_path(p.clone()).map_err(|error| VmError::Load {
@@ -178,8 +189,15 @@ impl Vm {
                     })?
                 }
             };
+            let module = match &g.wasm {
+                ModuleSource::Vfs(p) => p.clone(),
+                ModuleSource::Host(p) => p.display().to_string(),
+            };
             let pre = cache
                 .load_program(&program)
+                .and_then(|pre| {
+                    crate::cache::check_memory(&module, &pre, g.spec.memory_limit).map(|()| pre)
+                })
                 .map_err(|error| VmError::Load {
                     guest: g.spec.name.clone(),
                     error,
@@ -205,6 +223,19 @@ impl Vm {
                 "only one guest can have stdio = \"tty\"".into(),
             ));
         }
+        // Last before the kernel thread owns the kernel: from here on, its
+        // end removes what these made in the VM's folders.
+        for l in &cfg.connect_out {
+            if let Err(e) = kernel.add_outlet(&l.guest, l.host.display().to_string()) {
+                kernel.remove_outlets();
+                return Err(VmError::Link {
+                    what: "connect-out",
+                    guest: l.guest.clone(),
+                    host: l.host.clone(),
+                    error: e.to_string(),
+                });
+            }
+        }
         let (credit_tx, credit_rx) = bounded(1);
         let service = Service::new(
             kernel,
@@ -218,11 +249,16 @@ impl Vm {
             .name("kernel".into())
             .spawn(move || service.run())
             .map_err(|e| VmError::Engine(format!("cannot start the kernel thread: {e}")))?;
+        let service = Abort {
+            tx: tx.clone(),
+            service: Some(service),
+        };
         let shared = Arc::new(Shared {
             engine,
             cache,
             tx: tx.clone(),
             fuel,
+            usage: Arc::new(crate::limits::Usage::new(&cfg.limits)),
         });
 
         let (alive_tx, alive_rx) = unbounded::<()>();
@@ -250,8 +286,15 @@ impl Vm {
                 terminal = Some(t);
             }
             let pid = link.pid;
-            crate::guest::start(shared.clone(), pre, g.spec.clone(), link, alive_tx.clone())
-                .map_err(|e| start_err(format!("cannot start its thread: {e}")))?;
+            crate::guest::start(
+                shared.clone(),
+                pre,
+                g.spec.clone(),
+                link,
+                alive_tx.clone(),
+                None,
+            )
+            .map_err(|e| start_err(format!("cannot start: {e}")))?;
             if g.main || !any_main {
                 mains.insert(pid, i);
             }
@@ -265,7 +308,7 @@ impl Vm {
             tx,
             events,
             alive: alive_rx,
-            service,
+            service: service.disarm(),
             shared,
             mains,
             statuses,
@@ -281,8 +324,14 @@ impl Vm {
                     guest: l.guest.clone(),
                     host: l.host.clone(),
                     error: e.to_string(),
-                })?;
-            vm.exposed.push(socket);
+                });
+            match socket {
+                Ok(socket) => vm.exposed.push(socket),
+                Err(e) => {
+                    vm.stop(false);
+                    return Err(e);
+                }
+            }
         }
         Ok(vm)
     }
@@ -330,39 +379,100 @@ impl RunningVm {
                 Err(_) => break,
             }
         }
-        // From here on new host clients find no socket, not a dying VM.
-        self.exposed.clear();
-        let _ = self.tx.send(Msg::KillAll(SIGKILL));
-        // Every guest thread holds a sender; this returns once all are gone.
-        let _ = self.alive.recv();
-        // What guests wrote to host connections is still delivered.
-        let (drained, done) = crossbeam_channel::bounded(1);
-        if self.tx.send(Msg::Drain(drained)).is_ok() {
-            let _ = done.recv();
-        }
-        let _ = self.tx.send(Msg::Shutdown);
-        drop(self.shared);
-        let _ = self.service.join();
-        Ok(self
+        let code = self
             .statuses
             .iter()
             .flatten()
             .map(|s| s.shell_code())
             .find(|c| *c != 0)
-            .unwrap_or(0))
+            .unwrap_or(0);
+        self.stop(true);
+        Ok(code)
+    }
+
+    /// Kills every guest and ends the kernel thread, after handing the
+    /// host what guests wrote to it if `drain`.
+    fn stop(self, drain: bool) {
+        // From here on new host clients find no socket, not a dying VM.
+        drop(self.exposed);
+        let _ = self.tx.send(Msg::KillAll(SIGKILL));
+        // Every guest thread holds a sender; this returns once all are gone.
+        let _ = self.alive.recv();
+        // What guests wrote to host connections is still delivered.
+        let (drained, done) = crossbeam_channel::bounded(1);
+        if drain && self.tx.send(Msg::Drain(drained)).is_ok() {
+            let _ = done.recv();
+        }
+        let _ = self.tx.send(Msg::Shutdown);
+        drop(self.shared);
+        let _ = self.service.join();
     }
 }
 
-/// Creates `dir` and its parents in the VM filesystem.
-fn mkdir_p(vfs: &Vfs, dir: &str) -> Result<(), Errno> {
-    let mut at = String::new();
-    for part in dir.split('/').filter(|p| !p.is_empty()) {
-        at.push('/');
-        at.push_str(part);
-        match vfs.mkdir("/", &at, 0o755) {
-            Ok(()) | Err(Errno::EEXIST) => {}
-            Err(e) => return Err(e),
+/// The kernel thread of a VM still starting. Dropped before
+/// [`Abort::disarm`] (the start failed), it kills the guests and ends the
+/// kernel thread, which removes what the VM made in its folders.
+struct Abort {
+    tx: crossbeam_channel::Sender<Msg>,
+    service: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Abort {
+    fn disarm(mut self) -> std::thread::JoinHandle<()> {
+        self.service.take().expect("armed")
+    }
+}
+
+impl Drop for Abort {
+    fn drop(&mut self) {
+        if let Some(service) = self.service.take() {
+            let _ = self.tx.send(Msg::KillAll(SIGKILL));
+            let _ = self.tx.send(Msg::Shutdown);
+            let _ = service.join();
         }
+    }
+}
+
+/// What would stop guest `index` from starting, found before anything
+/// runs: a missing working directory, or a missing host file for its stdio
+/// (an output file is created, but its folder must exist).
+fn check_guest(kernel: &Kernel, index: usize, g: &GuestConfig) -> Result<(), VmError> {
+    kernel
+        .vfs
+        .resolve_dir("/", &g.cwd)
+        .map_err(|errno| VmError::Cwd {
+            index,
+            guest: g.spec.name.clone(),
+            cwd: g.cwd.clone(),
+            errno,
+        })?;
+    for (fd, how) in g.stdio.iter().enumerate() {
+        let Stdio::HostFile(path) = how else {
+            continue;
+        };
+        let found = match std::fs::metadata(path) {
+            Err(e) if fd > 0 && e.kind() == std::io::ErrorKind::NotFound => {
+                let dir = match path.parent() {
+                    Some(d) if !d.as_os_str().is_empty() => d,
+                    _ => std::path::Path::new("."),
+                };
+                std::fs::metadata(dir).and_then(|m| {
+                    if m.is_dir() {
+                        Ok(())
+                    } else {
+                        Err(std::io::Error::from_raw_os_error(Errno::ENOTDIR as i32))
+                    }
+                })
+            }
+            r => r.map(|_| ()),
+        };
+        found.map_err(|e| VmError::Stdio {
+            index,
+            guest: g.spec.name.clone(),
+            stream: ["stdin", "stdout", "stderr"][fd],
+            path: path.clone(),
+            errno: Errno::from(e),
+        })?;
     }
     Ok(())
 }

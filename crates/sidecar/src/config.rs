@@ -5,7 +5,7 @@
 //! fuel = "unlimited"         # default budget of every guest
 //! [[mounts]]
 //! host = "assets"            # relative to this file
-//! guest = "/assets"
+//! guest = "/assets"          # not / nor /dev; at /tmp it replaces the fresh /tmp
 //! mode = "ro"                # or "rw"
 //! [[guest]]
 //! name = "hello"
@@ -25,6 +25,31 @@
 //! guest = "/run/host.sock"
 //! host = "/run/user/1000/bus"
 //! ```
+//!
+//! What the VM as a whole may use of the host, and how it stops (every
+//! field optional; the defaults are shown):
+//!
+//! ```toml
+//! stop_timeout = 10          # seconds guests have after the sidecar gets
+//!                            # SIGTERM/SIGINT/SIGHUP (passed on to them)
+//!                            # before every guest is killed (docker stop)
+//! [limits]
+//! processes = 1024           # processes at once, zombies included (at most
+//!                            # 4096); spawn fails with EAGAIN beyond
+//! memory = 12884901888       # bytes of linear memory of all guests together
+//!                            # (default: half the host's RAM); memory.grow
+//!                            # fails beyond, so malloc returns NULL
+//! files = 4096               # files opened by path and host connections
+//!                            # (expose, connect-out), open at once across
+//!                            # the VM; open fails with ENFILE beyond (and
+//!                            # with EMFILE at a process's 1024 fds)
+//! ```
+//!
+//! A guest's `memory` (or the top-level `memory`, its default) limits that
+//! guest alone; `limits.memory` is the sum over the VM. A fuel budget is
+//! that of the guest's whole process tree: a spawned child takes half of
+//! its parent's remaining fuel, and gives back what it did not burn when it
+//! exits (see SPEC.md, "Processes, exits, budgets").
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -36,7 +61,7 @@ use serde::Deserialize;
 use sidecar_kernel::pty::termios::Winsize;
 use sidecar_kernel::Stdio;
 use sidecar_runtime::{
-    Budget, GuestConfig, GuestSpec, ModuleSource, MountConfig, SocketLink, VmConfig,
+    Budget, GuestConfig, GuestSpec, ModuleSource, MountConfig, SocketLink, VmConfig, VmError,
 };
 
 #[derive(Debug, Deserialize)]
@@ -55,6 +80,78 @@ pub struct VmFile {
     pub expose: Vec<LinkFile>,
     #[serde(default, rename = "connect-out")]
     pub connect_out: Vec<LinkFile>,
+    /// Seconds between the stop signal and SIGKILL (integer or fraction).
+    #[serde(default)]
+    pub stop_timeout: Option<f64>,
+    #[serde(default)]
+    pub limits: LimitsFile,
+}
+
+/// `[limits]`: what the VM's guests may use together.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsFile {
+    #[serde(default)]
+    pub processes: Option<u64>,
+    #[serde(default)]
+    pub memory: Option<u64>,
+    #[serde(default)]
+    pub files: Option<u64>,
+}
+
+/// The most `limits.processes` may be: each guest process is a host thread
+/// with about ten memory maps, and the host's `vm.max_map_count` is 65530
+/// by default.
+pub const MAX_PROCESSES: u64 = 4096;
+
+/// Default of `stop_timeout`, in seconds.
+pub const DEFAULT_STOP_TIMEOUT: f64 = 10.0;
+
+/// The limits of `file`, checked; errors name the field.
+fn limits(path: &Path, file: &VmFile) -> anyhow::Result<sidecar_runtime::Limits> {
+    let field = |name: &str| format!("{}: field `limits.{name}`", path.display());
+    let mut limits = sidecar_runtime::Limits::default();
+    if let Some(n) = file.limits.processes {
+        if n == 0 || n > MAX_PROCESSES {
+            bail!(
+                "{}: must be from 1 to {MAX_PROCESSES}, not {n}",
+                field("processes")
+            );
+        }
+        if (n as usize) < file.guest.len() {
+            bail!(
+                "{}: {n} is fewer than the {} configured guests",
+                field("processes"),
+                file.guest.len()
+            );
+        }
+        limits.processes = n as usize;
+    }
+    if let Some(n) = file.limits.memory {
+        if n == 0 {
+            bail!("{}: must be a positive number of bytes", field("memory"));
+        }
+        limits.memory = n;
+    }
+    if let Some(n) = file.limits.files {
+        if n == 0 {
+            bail!("{}: must be at least 1", field("files"));
+        }
+        limits.files = usize::try_from(n).unwrap_or(usize::MAX);
+    }
+    Ok(limits)
+}
+
+/// `stop_timeout` of `file`, checked.
+pub fn stop_timeout(path: &Path, file: &VmFile) -> anyhow::Result<std::time::Duration> {
+    let secs = file.stop_timeout.unwrap_or(DEFAULT_STOP_TIMEOUT);
+    match std::time::Duration::try_from_secs_f64(secs) {
+        Ok(d) if d.as_secs() <= 24 * 3600 => Ok(d),
+        _ => bail!(
+            "{}: field `stop_timeout`: must be from 0 to 86400 seconds, not {secs}",
+            path.display()
+        ),
+    }
 }
 
 /// A guest socket path and a host socket path.
@@ -207,6 +304,71 @@ pub fn parse(path: &Path, text: &str) -> anyhow::Result<VmFile> {
     })
 }
 
+/// The most bytes of vm.toml read; more is an error, not a long wait.
+pub const MAX_SIZE: u64 = 1 << 20;
+
+/// Reads a vm.toml of at most [`MAX_SIZE`] bytes.
+pub fn read(path: &Path) -> anyhow::Result<String> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_SIZE + 1).read_to_end(&mut bytes))
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    if bytes.len() as u64 > MAX_SIZE {
+        bail!(
+            "{}: larger than {MAX_SIZE} bytes, the most a VM description may be",
+            path.display()
+        );
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: not UTF-8 text (invalid byte at offset {})",
+            path.display(),
+            e.utf8_error().valid_up_to()
+        )
+    })
+}
+
+/// An absolute path with `.`, `..` and repeated slashes resolved lexically,
+/// as the VM's mount table resolves mount points.
+fn normalize(guest: &str) -> String {
+    let mut parts = Vec::new();
+    for c in guest.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
+/// A VM start error, naming the vm.toml field behind it where there is one.
+pub fn start_error(path: &Path, e: VmError) -> anyhow::Error {
+    match &e {
+        VmError::Cwd {
+            index, cwd, errno, ..
+        } => anyhow::anyhow!(
+            "{}: field `guest[{index}].cwd`: {cwd}: {errno}",
+            path.display()
+        ),
+        VmError::Stdio {
+            index,
+            stream,
+            path: file,
+            errno,
+            ..
+        } => anyhow::anyhow!(
+            "{}: field `guest[{index}].{stream}`: {}: {errno}",
+            path.display(),
+            file.display()
+        ),
+        _ => e.into(),
+    }
+}
+
 /// Turns a parsed file into the runtime's configuration. Relative host paths
 /// are relative to the directory of the file.
 pub fn to_vm(path: &Path, file: VmFile, tty_size: Option<(u16, u16)>) -> anyhow::Result<VmConfig> {
@@ -218,6 +380,8 @@ pub fn to_vm(path: &Path, file: VmFile, tty_size: Option<(u16, u16)>) -> anyhow:
             dir.join(p)
         }
     };
+    let limits = limits(path, &file)?;
+    let stop_timeout = stop_timeout(path, &file)?;
     let root = host(&file.root);
     let root = root
         .canonicalize()
@@ -227,15 +391,25 @@ pub fn to_vm(path: &Path, file: VmFile, tty_size: Option<(u16, u16)>) -> anyhow:
         host: root,
         readonly: false,
     }];
+    let mut points = std::collections::HashMap::new();
     for (i, m) in file.mounts.iter().enumerate() {
-        if !m.guest.starts_with('/') || m.guest == "/" {
-            bail!(
-                "{}: field `mounts[{i}].guest`: must be an absolute path other than /",
-                path.display()
-            );
+        let field = format!("{}: field `mounts[{i}].guest`", path.display());
+        if !m.guest.starts_with('/') {
+            bail!("{field}: must be an absolute path other than /");
+        }
+        // What the mount table will see: `/x/..` is `/`.
+        let guest = normalize(&m.guest);
+        if guest == "/" {
+            bail!("{field}: {:?} is / itself, which `root` sets", m.guest);
+        }
+        if guest == "/dev" {
+            bail!("{field}: /dev is the VM's device filesystem and cannot be replaced");
+        }
+        if let Some(j) = points.insert(guest.clone(), i) {
+            bail!("{field}: {guest} is already mounted by mounts[{j}]");
         }
         mounts.push(MountConfig {
-            guest: m.guest.clone(),
+            guest,
             host: host(&m.host),
             readonly: m.mode == Mode::Ro,
         });
@@ -329,6 +503,8 @@ pub fn to_vm(path: &Path, file: VmFile, tty_size: Option<(u16, u16)>) -> anyhow:
         expose,
         connect_out,
         cache_dir: sidecar_runtime::cache::ModuleCache::default_dir(),
+        limits,
+        stop_timeout,
     })
 }
 
@@ -351,6 +527,72 @@ mod tests {
         assert!(e.contains("line"), "{e}");
         let e = err("root = \".\"\n[[guest]]\nname = \"a\"\nwasm = \"a.wasm\"\nstdout = \"tty\"\n");
         assert!(e.contains("guest[0].stdout"), "{e}");
+    }
+
+    #[test]
+    fn mount_points_are_normalized_and_checked() {
+        let vm = |mounts: &str| {
+            let text =
+                format!("root = \".\"\n{mounts}[[guest]]\nname = \"a\"\nwasm = \"a.wasm\"\n");
+            let f = parse(Path::new("vm.toml"), &text).unwrap();
+            to_vm(Path::new("vm.toml"), f, None)
+        };
+        let m = |g: &str| format!("[[mounts]]\nhost = \".\"\nguest = {g:?}\n");
+        for g in ["/..", "/.", "/x/..", "//", "x"] {
+            let e = vm(&m(g)).unwrap_err().to_string();
+            assert!(e.contains("mounts[0].guest"), "{e}");
+            assert!(!e.contains('\n'), "{e}");
+        }
+        let e = vm(&m("/dev/")).unwrap_err().to_string();
+        assert!(e.contains("mounts[0].guest`: /dev is"), "{e}");
+        let e = vm(&format!("{}{}", m("/a"), m("/b/../a/")))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("mounts[1].guest`: /a is already mounted by mounts[0]"),
+            "{e}"
+        );
+        let ok = vm(&m("/tmp/./")).unwrap();
+        assert_eq!(ok.mounts[1].guest, "/tmp");
+    }
+
+    #[test]
+    fn limits_parse_and_errors_name_the_field() {
+        let vm = |extra: &str| {
+            let text = format!(
+                "root = \".\"\n{extra}\n[[guest]]\nname = \"a\"\nwasm = \"a.wasm\"\n[[guest]]\nname = \"b\"\nwasm = \"a.wasm\"\n"
+            );
+            parse(Path::new("vm.toml"), &text).and_then(|f| to_vm(Path::new("vm.toml"), f, None))
+        };
+        let ok = vm("stop_timeout = 1.5\n[limits]\nprocesses = 64\nmemory = 1048576\nfiles = 10")
+            .unwrap();
+        assert_eq!(ok.limits.processes, 64);
+        assert_eq!(ok.limits.memory, 1 << 20);
+        assert_eq!(ok.limits.files, 10);
+        assert_eq!(ok.stop_timeout, std::time::Duration::from_millis(1500));
+        let dflt = vm("").unwrap();
+        assert_eq!(dflt.limits.processes, 1024);
+        assert_eq!(dflt.limits.files, 4096);
+        assert!(dflt.limits.memory > 0);
+        assert_eq!(dflt.stop_timeout, std::time::Duration::from_secs(10));
+        for (extra, needle) in [
+            ("[limits]\nprocesses = 0", "limits.processes"),
+            (
+                "[limits]\nprocesses = 1",
+                "fewer than the 2 configured guests",
+            ),
+            ("[limits]\nprocesses = 100000", "limits.processes"),
+            ("[limits]\nprocesses = \"many\"", "limits.processes"),
+            ("[limits]\nmemory = 0", "limits.memory"),
+            ("[limits]\nfiles = 0", "limits.files"),
+            ("[limits]\nthreads = 5", "threads"),
+            ("stop_timeout = -1", "stop_timeout"),
+            ("stop_timeout = \"soon\"", "stop_timeout"),
+        ] {
+            let e = vm(extra).unwrap_err().to_string();
+            assert!(e.contains(needle), "{extra}: {e}");
+            assert!(!e.contains('\n'), "{e}");
+        }
     }
 
     #[test]

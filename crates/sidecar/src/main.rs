@@ -87,11 +87,26 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    raise_file_limit();
     match run(cli.command) {
         Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
         Err(e) => {
             eprintln!("sidecar: {e:#}");
             ExitCode::from(1)
+        }
+    }
+}
+
+/// Raises the soft limit on open files to the hard one, so that a VM's
+/// `limits.files` (4096 by default) is reached before the host's: many
+/// hosts start programs with a soft limit of 1024.
+fn raise_file_limit() {
+    use rustix::process::{getrlimit, setrlimit, Resource};
+    let mut limit = getrlimit(Resource::Nofile);
+    if limit.current.is_some() && limit.current != limit.maximum {
+        limit.current = limit.maximum;
+        if let Err(e) = setrlimit(Resource::Nofile, limit) {
+            tracing::debug!("cannot raise the open-file limit: {e}");
         }
     }
 }
@@ -119,10 +134,13 @@ fn run(cmd: Command) -> anyhow::Result<i32> {
     }
     // Before the size is read, so no resize is missed.
     let sizes = terminal::SizeWatch::start();
+    let config_path = match &cmd {
+        Command::Run { config } => Some(config.clone()),
+        _ => None,
+    };
     let vm = match cmd {
         Command::Run { config: path } => {
-            let text = std::fs::read_to_string(&path)
-                .with_context(|| format!("cannot read {}", path.display()))?;
+            let text = config::read(&path)?;
             let file = config::parse(&path, &text)?;
             config::to_vm(&path, file, sizes.size())?
         }
@@ -162,12 +180,18 @@ fn run(cmd: Command) -> anyhow::Result<i32> {
                 expose: Vec::new(),
                 connect_out: Vec::new(),
                 cache_dir: sidecar_runtime::cache::ModuleCache::default_dir(),
+                limits: sidecar_runtime::Limits::default(),
+                stop_timeout: std::time::Duration::from_secs_f64(config::DEFAULT_STOP_TIMEOUT),
             }
         }
     };
     let stops = terminal::StopSignals::install();
-    let mut vm = Vm::new(vm).start()?;
-    stops.forward(vm.handle());
+    let stop_timeout = vm.stop_timeout;
+    let mut vm = Vm::new(vm).start().map_err(|e| match &config_path {
+        Some(path) => config::start_error(path, e),
+        None => e.into(),
+    })?;
+    stops.forward(vm.handle(), stop_timeout);
     let mut raw = None;
     if let Some(link) = vm.take_terminal() {
         // ^C and friends then reach the guest's line discipline as bytes.

@@ -2,6 +2,7 @@
 //! session, restored on exit, and window sizes forwarded as they change.
 
 use std::io::IsTerminal;
+use std::time::Duration;
 
 use rustix::termios::{self, Termios};
 use sidecar_runtime::bridge::BridgeLink;
@@ -79,8 +80,13 @@ impl SizeWatch {
 
 /// The signals that stop the sidecar, registered before the VM starts so
 /// none is lost at startup: the first SIGTERM/SIGINT/SIGHUP is passed on to
-/// the guests (so servers shut down cleanly), a second one kills them.
+/// the guests (so servers shut down cleanly); guests still running after the
+/// VM's `stop_timeout`, or at a second signal, are killed (SIGKILL).
 pub struct StopSignals(Option<Signals>);
+
+/// How long the VM has to end once its guests were sent SIGKILL before the
+/// sidecar exits without it (a safety net: killing takes milliseconds).
+const KILL_WAIT: Duration = Duration::from_secs(5);
 
 impl StopSignals {
     pub fn install() -> StopSignals {
@@ -92,25 +98,45 @@ impl StopSignals {
         StopSignals(signals.ok())
     }
 
-    /// Forwards every signal received since `install` to `vm`.
-    pub fn forward(self, vm: VmHandle) {
+    /// Forwards the signals received since `install` to `vm`: the first to
+    /// every guest, then SIGKILL to every guest `grace` later or at the
+    /// next signal. The VM then ends; if it has not within [`KILL_WAIT`]
+    /// (or at a third signal), the sidecar exits with status 137 anyway.
+    pub fn forward(self, vm: VmHandle, grace: Duration) {
         let Some(mut signals) = self.0 else { return };
-        let spawned = std::thread::Builder::new()
+        let (tx, rx) = std::sync::mpsc::channel();
+        let keep = tx.clone();
+        let reader = std::thread::Builder::new()
             .name("stop signals".into())
             .spawn(move || {
-                let mut seen = 0;
                 for sig in signals.forever() {
-                    seen += 1;
-                    let to_guests = if seen == 1 {
-                        sig
-                    } else {
-                        sidecar_kernel::signal::SIGKILL
-                    };
-                    tracing::info!("host signal {sig}: sending {to_guests} to the guests");
-                    vm.signal_all(to_guests);
+                    if tx.send(sig).is_err() {
+                        return;
+                    }
                 }
             });
-        if let Err(e) = spawned {
+        let control = reader.and_then(|_| {
+            std::thread::Builder::new()
+                .name("stop control".into())
+                .spawn(move || {
+                    let _keep = keep;
+                    let Ok(sig) = rx.recv() else { return };
+                    tracing::info!("host signal {sig}: sending it to the guests");
+                    vm.signal_all(sig);
+                    match rx.recv_timeout(grace) {
+                        Ok(again) => tracing::info!("host signal {again}: killing the guests"),
+                        Err(_) => tracing::warn!(
+                            "guests still running {:.1} s after signal {sig}; killing them",
+                            grace.as_secs_f64()
+                        ),
+                    }
+                    vm.signal_all(sidecar_kernel::signal::SIGKILL);
+                    let _ = rx.recv_timeout(KILL_WAIT);
+                    tracing::error!("the VM did not end after its guests were killed; exiting");
+                    std::process::exit(128 + sidecar_kernel::signal::SIGKILL);
+                })
+        });
+        if let Err(e) = control {
             tracing::warn!("cannot forward stop signals: {e}");
         }
     }

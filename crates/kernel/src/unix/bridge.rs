@@ -75,6 +75,9 @@ struct Bridge {
     shut_sent: bool,
     awaiting_ack: bool,
     guest_eof_sent: bool,
+    /// A host connection holds a host fd and threads: it counts against
+    /// the VM's `files` limit while it lasts.
+    charge: Option<crate::file::FileCharge>,
 }
 
 /// A guest path whose connections are carried to a host socket.
@@ -82,6 +85,11 @@ struct Bridge {
 struct Outlet {
     listener: Arc<UnixSocket>,
     host: String,
+    /// The guest path and what is bound there, to remove it at the end.
+    path: String,
+    binding: Arc<Binding>,
+    /// Directories made for `path`, outermost first.
+    made: Vec<String>,
 }
 
 #[derive(Debug, Default)]
@@ -99,9 +107,15 @@ impl Kernel {
             .downcast_ref::<Binding>()
             .and_then(|b| b.socket.upgrade())
             .ok_or(Errno::ECONNREFUSED)?;
+        // Refused, like a full listen queue, when the VM has `files` open.
+        let charge = self.files.charge().map_err(|_| Errno::ECONNREFUSED)?;
         let sock = UnixSocket::new(SockType::Stream, 0, &self.notifier);
         sock.connect_stream(&target, 0, &self.notifier)?;
-        Ok(self.add_bridge(Endpoint::Socket(sock)))
+        let id = self.add_bridge(Endpoint::Socket(sock));
+        if let Some(b) = self.bridges.bridges.get_mut(&id) {
+            b.charge = Some(charge);
+        }
+        Ok(id)
     }
 
     /// Bridges the master of a guest's terminal to the host.
@@ -144,30 +158,90 @@ impl Kernel {
                 shut_sent: false,
                 awaiting_ack: false,
                 guest_eof_sent: false,
+                charge: None,
             },
         );
         id
     }
 
     /// Makes `path` in the VM a socket whose connections go to the host
-    /// socket `host` (`connect-out`). Each accepted connection becomes a
-    /// bridge announced with [`Action::BridgeOpen`].
+    /// socket `host` (`connect-out`), making its missing parent directories.
+    /// Each accepted connection becomes a bridge announced with
+    /// [`Action::BridgeOpen`]. [`Kernel::remove_outlets`] undoes this.
     pub fn add_outlet(&mut self, path: &str, host: String) -> KResult<()> {
         let listener = UnixSocket::new(SockType::Stream, 0, &self.notifier);
         let binding = Arc::new(Binding {
             socket: Arc::downgrade(&listener),
         });
-        // A socket file left by an earlier run is stale; anything else stays.
-        if let Ok(st) = self.vfs.stat("/", path, false) {
-            if st.file_type == Some(crate::file::FileType::SocketStream) {
-                self.vfs.unlink("/", path)?;
+        let mut made = Vec::new();
+        let parent = path.rsplit_once('/').map_or("", |(dir, _)| dir);
+        let mut at = String::new();
+        for part in parent.split('/').filter(|p| !p.is_empty()) {
+            at.push('/');
+            at.push_str(part);
+            match self.vfs.mkdir("/", &at, 0o755) {
+                Ok(()) => made.push(at.clone()),
+                Err(Errno::EEXIST) => {}
+                Err(e) => {
+                    self.remove_dirs(&made);
+                    return Err(e);
+                }
             }
         }
-        self.vfs.bind_socket("/", path, binding)?;
+        // A socket file left by an earlier run is stale; anything else stays.
+        let bound = (|| {
+            if let Ok(st) = self.vfs.stat("/", path, false) {
+                if st.file_type == Some(crate::file::FileType::SocketStream) {
+                    self.vfs.unlink("/", path)?;
+                }
+            }
+            self.vfs.bind_socket("/", path, binding.clone())
+        })();
+        if let Err(e) = bound {
+            self.remove_dirs(&made);
+            return Err(e);
+        }
         listener.set_local_name(UnixAddr::Path(path.to_owned()));
         listener.listen(4095, 0)?;
-        self.bridges.outlets.push(Outlet { listener, host });
+        self.bridges.outlets.push(Outlet {
+            listener,
+            host,
+            path: path.to_owned(),
+            binding,
+            made,
+        });
         Ok(())
+    }
+
+    /// Removes the socket files of the `connect-out` outlets and the
+    /// directories made for them, so a VM leaves nothing behind in its
+    /// folders. A file or directory that is no longer what the outlet made
+    /// (replaced, or holding other entries) stays.
+    pub fn remove_outlets(&mut self) {
+        for o in std::mem::take(&mut self.bridges.outlets) {
+            let is_socket = self
+                .vfs
+                .stat("/", &o.path, false)
+                .is_ok_and(|st| st.file_type == Some(crate::file::FileType::SocketStream));
+            let ours = is_socket
+                && self.vfs.lookup_socket("/", &o.path).is_ok_and(|ep| {
+                    ep.downcast_ref::<Binding>()
+                        .is_some_and(|b| std::ptr::eq(b, Arc::as_ptr(&o.binding)))
+                });
+            if ours {
+                let _ = self.vfs.unlink("/", &o.path);
+            }
+            self.remove_dirs(&o.made);
+        }
+    }
+
+    /// Removes `dirs` innermost first, stopping at one that is not empty.
+    fn remove_dirs(&self, dirs: &[String]) {
+        for d in dirs.iter().rev() {
+            if self.vfs.rmdir("/", d).is_err() {
+                break;
+            }
+        }
     }
 
     /// Host bytes for the guest; `None` is the host's end of stream.
@@ -263,8 +337,17 @@ impl Kernel {
             }
         }
         for (sock, host) in opened {
+            // A host connection counts as an open file; beyond the VM's
+            // limit the guest's connection is closed at once.
+            let Ok(charge) = self.files.charge() else {
+                tracing::warn!("connect-out to {host}: the VM has limits.files open; closed");
+                continue;
+            };
             // Announce the bridge before any of its data.
             let id = self.new_bridge(Endpoint::Socket(sock));
+            if let Some(b) = self.bridges.bridges.get_mut(&id) {
+                b.charge = Some(charge);
+            }
             self.actions.push(Action::BridgeOpen { id, host });
             self.pump_bridge(id);
         }

@@ -8,6 +8,10 @@ pub struct GuestMem<'a> {
     data: &'a mut [u8],
 }
 
+/// Most iovecs one call takes (Linux's `IOV_MAX`/`UIO_MAXIOV`); more is
+/// `EINVAL`, checked before any of them is read.
+pub const IOV_MAX: u32 = 1024;
+
 /// One `iovec`/`ciovec`: a guest pointer and a length.
 #[derive(Debug, Clone, Copy)]
 pub struct IoVec {
@@ -94,8 +98,12 @@ impl<'a> GuestMem<'a> {
         String::from_utf8(bytes.to_vec()).map_err(|_| Errno::EINVAL)
     }
 
-    /// `count` iovecs starting at `ptr`, each checked against memory.
+    /// `count` iovecs starting at `ptr`, each checked against memory. More
+    /// than [`IOV_MAX`] is `EINVAL`, as `readv`/`writev` on Linux.
     pub fn iovecs(&self, ptr: u32, count: u32) -> Result<Vec<IoVec>, Errno> {
+        if count > IOV_MAX {
+            return Err(Errno::EINVAL);
+        }
         let table = self.slice(ptr, count.checked_mul(8).ok_or(Errno::EFAULT)?)?;
         let iovs: Vec<IoVec> = table
             .chunks_exact(8)
@@ -108,6 +116,15 @@ impl<'a> GuestMem<'a> {
             self.range(v.ptr, v.len)?;
         }
         Ok(iovs)
+    }
+
+    /// The iovecs of a `sendmsg`/`recvmsg`: as [`Self::iovecs`], but more
+    /// than [`IOV_MAX`] is `EMSGSIZE`, as Linux's socket calls say.
+    pub fn msg_iovecs(&self, ptr: u32, count: u32) -> Result<Vec<IoVec>, Errno> {
+        if count > IOV_MAX {
+            return Err(Errno::EMSGSIZE);
+        }
+        self.iovecs(ptr, count)
     }
 
     /// Gathers the bytes of `iovs` into one host buffer.
@@ -168,7 +185,17 @@ mod tests {
         assert_eq!(m.copy_out(10, &[1; 7]).unwrap_err(), Errno::EFAULT);
         m.write_u32(12, 7).unwrap();
         assert_eq!(m.read_u32(12).unwrap(), 7);
-        assert_eq!(m.iovecs(0, u32::MAX).unwrap_err(), Errno::EFAULT);
+        assert_eq!(m.iovecs(8, 2).unwrap_err(), Errno::EFAULT);
+    }
+
+    #[test]
+    fn more_than_iov_max_iovecs_is_einval() {
+        let mut buf = vec![0u8; 8 * (IOV_MAX as usize + 1)];
+        let m = GuestMem::new(&mut buf);
+        assert_eq!(m.iovecs(0, IOV_MAX).unwrap().len(), IOV_MAX as usize);
+        assert_eq!(m.iovecs(0, IOV_MAX + 1).unwrap_err(), Errno::EINVAL);
+        assert_eq!(m.iovecs(0, u32::MAX).unwrap_err(), Errno::EINVAL);
+        assert_eq!(m.msg_iovecs(0, IOV_MAX + 1).unwrap_err(), Errno::EMSGSIZE);
     }
 
     #[test]

@@ -49,6 +49,9 @@ pub(crate) fn run(
 ) -> wasmtime::Result<i32> {
     loop {
         let r = body(c);
+        if crate::guest::has_refund(c.data()) {
+            crate::guest::absorb_fuel(c, 0);
+        }
         deliver_signals(c)?;
         return match r {
             Err(Fault::Restart) => continue,

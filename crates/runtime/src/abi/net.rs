@@ -141,7 +141,7 @@ pub fn add(l: &mut Linker<GuestCtx>) -> wasmtime::Result<()> {
             run(&mut c, |c| {
                 let (mut m, ctx) = split(c)?;
                 m.slice(out, 4)?;
-                let iovs = m.iovecs(iovs, niovs)?;
+                let iovs = m.msg_iovecs(iovs, niovs)?;
                 let data = m.gather(&iovs)?;
                 let raw = m.slice(fdsp, nfds.checked_mul(4).ok_or(Errno::EFAULT)?)?;
                 let fds = raw
@@ -185,7 +185,7 @@ pub fn add(l: &mut Linker<GuestCtx>) -> wasmtime::Result<()> {
                 m.slice(result, 16)?;
                 m.slice(fdsp, fds_cap.checked_mul(4).ok_or(Errno::EFAULT)?)?;
                 m.slice(addr, acap)?;
-                let iovs = m.iovecs(iovs, niovs)?;
+                let iovs = m.msg_iovecs(iovs, niovs)?;
                 let len = iov_total(&iovs).min(MAX_IO);
                 let call = Syscall::RecvMsg {
                     fd,

@@ -329,6 +329,16 @@ fn fd_query(c: &mut C<'_>, call: Syscall, out: u32) -> AbiResult<()> {
 }
 
 fn spawn(c: &mut C<'_>, a: [u32; 10]) -> AbiResult<()> {
+    // The child's fuel comes out of the parent's; a failed spawn returns it.
+    let budget = crate::guest::take_fuel_share(c);
+    let r = spawn_child(c, a, budget);
+    if let (Err(_), crate::guest::Budget::Fuel(share)) = (&r, budget) {
+        crate::guest::absorb_fuel(c, share);
+    }
+    r
+}
+
+fn spawn_child(c: &mut C<'_>, a: [u32; 10], budget: crate::guest::Budget) -> AbiResult<()> {
     let [p, pl, av, avl, ev, evl, acts, nacts, attr_ptr, out] = a;
     let (mut m, ctx) = split(c)?;
     let path = m.string(p, pl)?;
@@ -388,10 +398,17 @@ fn spawn(c: &mut C<'_>, a: [u32; 10]) -> AbiResult<()> {
         chdirs,
     };
     let program = expect_ret!(ctx.call(call)?, Ret::Program(p) => p);
-    let pre = ctx.shared.cache.load_program(&program).map_err(|e| {
-        tracing::debug!("spawn {path}: {e}");
-        Errno::ENOEXEC
-    })?;
+    let pre = ctx
+        .shared
+        .cache
+        .load_program(&program)
+        .and_then(|pre| {
+            crate::cache::check_memory(&path, &pre, ctx.spec.memory_limit).map(|()| pre)
+        })
+        .map_err(|e| {
+            tracing::debug!("spawn {path}: {e}");
+            Errno::ENOEXEC
+        })?;
     let name = path.rsplit('/').next().unwrap_or(&path).to_owned();
     let link = ctx.spawn_call(Syscall::Spawn(SpawnRequest {
         name: name.clone(),
@@ -403,13 +420,11 @@ fn spawn(c: &mut C<'_>, a: [u32; 10]) -> AbiResult<()> {
         name,
         args,
         env,
-        budget: ctx.spec.budget,
+        budget,
         memory_limit: ctx.spec.memory_limit,
     };
-    crate::guest::start(ctx.shared.clone(), pre, spec, link, ctx.alive.clone()).map_err(|e| {
-        tracing::error!("cannot start a thread for pid {pid}: {e}");
-        Errno::EAGAIN
-    })?;
+    let (shared, alive) = (ctx.shared.clone(), ctx.alive.clone());
+    crate::guest::start(shared, pre, spec, link, alive, Some(&*ctx)).map_err(|e| e.errno)?;
     m.write_u32(out, pid as u32)?;
     Ok(())
 }
