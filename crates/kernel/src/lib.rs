@@ -22,3 +22,6 @@ pub use kernel::{Action, InitSpec, Kernel, Stdio};
 pub use process::{Pid, WaitStatus};
 pub use syscall::{Outcome, Ret, Syscall};
 pub mod pty;
+
+#[cfg(test)]
+mod fuzz_tests;

@@ -387,6 +387,9 @@ impl Kernel {
                     }
                 }
                 Err(Errno::EAGAIN) if !got.data.is_empty() && (!waitall || nonblock) => break,
+                // A signal ends a MSG_WAITALL receive with what it has, as
+                // on Linux; restarting or failing it would lose that data.
+                Err(Errno::EAGAIN) if !got.data.is_empty() && self.signal_due(pid) => break,
                 Err(Errno::EAGAIN) if !nonblock => {
                     *acc = Some(got);
                     return Outcome::Block(FileDescription::wait_keys(&*s));

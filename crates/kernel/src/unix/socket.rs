@@ -70,11 +70,6 @@ impl Queue {
         self.bytes += seg.remaining();
         self.segs.push_back(seg);
     }
-
-    fn clear(&mut self) {
-        self.segs.clear();
-        self.bytes = 0;
-    }
 }
 
 #[derive(Debug)]
@@ -254,26 +249,32 @@ impl UnixSocket {
     }
 
     pub fn peer_name(&self) -> KResult<UnixAddr> {
-        match &self.inner().state {
+        let peer = match &self.inner().state {
             State::Connected { conn, side } => {
-                Ok(conn.state.lock().unwrap().names[1 - side].clone())
+                return Ok(conn.state.lock().unwrap().names[1 - side].clone())
             }
-            State::Dgram { peer: Some(p), .. } => {
-                p.upgrade().map(|p| p.local_name()).ok_or(Errno::ENOTCONN)
-            }
-            _ => Err(Errno::ENOTCONN),
-        }
+            State::Dgram { peer: Some(p), .. } => p.clone(),
+            _ => return Err(Errno::ENOTCONN),
+        };
+        // Unlocked: a datagram socket may be connected to itself.
+        peer.upgrade()
+            .map(|p| p.local_name())
+            .ok_or(Errno::ENOTCONN)
     }
 
     /// `(pid, uid, gid)` of the peer, as SO_PEERCRED reports.
     pub fn peer_cred(&self) -> (Pid, u32, u32) {
-        match &self.inner().state {
-            State::Connected { conn, side } => (conn.state.lock().unwrap().cred[1 - side], 0, 0),
-            State::Dgram { peer: Some(p), .. } => match p.upgrade() {
-                Some(p) => (p.inner().owner, 0, 0),
-                None => (0, 65534, 65534),
-            },
-            _ => (0, 65534, 65534),
+        let peer = match &self.inner().state {
+            State::Connected { conn, side } => {
+                return (conn.state.lock().unwrap().cred[1 - side], 0, 0)
+            }
+            State::Dgram { peer: Some(p), .. } => p.clone(),
+            _ => return (0, 65534, 65534),
+        };
+        // Unlocked: a datagram socket may be connected to itself.
+        match peer.upgrade() {
+            Some(p) => (p.inner().owner, 0, 0),
+            None => (0, 65534, 65534),
         }
     }
 
@@ -330,6 +331,10 @@ impl UnixSocket {
                 Ok(())
             }
             State::Listening(l) => {
+                // Room in a longer backlog wakes blocked connects (Linux).
+                if backlog > l.backlog {
+                    self.wq.notify();
+                }
                 l.backlog = backlog;
                 Ok(())
             }
@@ -740,7 +745,10 @@ impl FileDescription for UnixSocket {
                 if !rx.segs.is_empty() {
                     m |= POLLIN;
                 }
-                let peer_full = peer.as_ref().and_then(Weak::upgrade).is_some_and(|p| {
+                // Unlocked: a datagram socket may be connected to itself.
+                let peer = peer.as_ref().and_then(Weak::upgrade);
+                drop(i);
+                let peer_full = peer.is_some_and(|p| {
                     let pi = p.inner();
                     match &pi.state {
                         State::Dgram { rx, .. } => {
@@ -793,11 +801,15 @@ impl Drop for UnixSocket {
                 if !st.rx[side].segs.is_empty() || (st.embryo && side == 1) {
                     st.err[1 - side] = Some(Errno::ECONNRESET);
                 }
-                st.rx[side].clear();
+                // Fds in the unread data may hold the last reference to a
+                // socket of this same connection, whose drop takes `state`:
+                // release them only after unlocking.
+                let unread = std::mem::take(&mut st.rx[side]);
                 st.shutdown[1 - side] = SHUTDOWN_MASK;
                 st.shutdown[side] = SHUTDOWN_MASK;
                 drop(st);
                 conn.notify();
+                drop(unread);
             }
             // Pending connections die with the listener (their drop resets
             // the clients).
