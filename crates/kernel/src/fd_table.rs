@@ -1,8 +1,4 @@
 //! A process's file descriptor table.
-//!
-//! Invariant: an fd maps to at most one entry; the lowest free number is
-//! allocated first (POSIX). Entries share [`OpenFile`]s by `Arc`, so `dup` and
-//! inheritance share the offset and status flags, as on Linux.
 
 use std::sync::Arc;
 
@@ -31,6 +27,12 @@ impl FdEntry {
     }
 }
 
+/// Fds to open file descriptions.
+///
+/// Invariants: an fd maps to at most one entry, and is below [`FD_LIMIT`];
+/// the lowest free number is allocated first (POSIX); no trailing slot is
+/// empty. Entries share [`OpenFile`]s by `Arc`, so `dup` and inheritance
+/// share the offset and status flags, as on Linux.
 #[derive(Debug, Default, Clone)]
 pub struct FdTable {
     slots: Vec<Option<FdEntry>>,

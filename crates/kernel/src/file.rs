@@ -172,6 +172,10 @@ pub mod status {
 /// What fd tables hold: a description plus its status flags. Shared by
 /// `dup`, `fork`-style inheritance and SCM_RIGHTS, exactly like Linux's
 /// `struct file`.
+///
+/// Invariants: the access mode (`READ`/`WRITE`) is fixed at open, only the
+/// status bits change; a charged file holds its place in the VM's file
+/// count until its last reference is gone.
 #[derive(Debug)]
 pub struct OpenFile {
     pub desc: Arc<dyn FileDescription>,

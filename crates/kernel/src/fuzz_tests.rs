@@ -1063,7 +1063,7 @@ impl Sim {
     fn adopt(&mut self, pid: Pid, expect: BTreeMap<i32, Entry>) {
         let mut fds = expect;
         if let Some(p) = self.k.process(pid) {
-            for (fd, e) in p.fds.iter() {
+            for (fd, e) in p.fds().iter() {
                 fds.entry(fd).or_insert_with(|| Entry {
                     file: Arc::downgrade(&e.file),
                     cloexec: e.cloexec,
@@ -1248,7 +1248,7 @@ impl Sim {
                     return 0;
                 };
                 let of: Vec<i32> = p
-                    .fds
+                    .fds()
                     .iter()
                     .filter(|(_, e)| kind_of(&e.file) == kind)
                     .map(|(fd, _)| fd)
@@ -1267,7 +1267,7 @@ impl Sim {
             PidSel::Proc(i) => self.order[i as usize % self.order.len()],
             PidSel::Group(i) => {
                 let pid = self.order[i as usize % self.order.len()];
-                -self.k.process(pid).map_or(999, |p| p.pgid)
+                -self.k.process(pid).map_or(999, |p| p.pgid())
             }
         }
     }
@@ -1701,7 +1701,7 @@ impl Sim {
             9 => {
                 // TIOCSPGRP: some guest's group, or our own.
                 let g = match arg {
-                    0 => self.k.process(pid).map_or(0, |p| p.pgid),
+                    0 => self.k.process(pid).map_or(0, |p| p.pgid()),
                     -1 => -1,
                     a => self.pid(PidSel::Group(a as u8)).wrapping_abs(),
                 };
@@ -1821,7 +1821,7 @@ impl Sim {
             g.restart = None;
             return;
         }
-        if let Some(sig) = self.k.process(pid).and_then(|p| p.killed) {
+        if let Some(sig) = self.k.process(pid).and_then(|p| p.killed()) {
             if r == Err(Errno::EINTR) {
                 // The runtime replies `Killed`: the guest unwinds.
                 self.guest(pid).life = Life::Dying(sig);
@@ -2015,7 +2015,7 @@ impl Sim {
                     // non-blocking: Linux too only notices at the next
                     // wakeup, and then fails the call with EAGAIN.
                     let now_nonblocking = call_fd(&p.call)
-                        .and_then(|fd| self.k.process(pid)?.fds.get(fd).ok())
+                        .and_then(|fd| self.k.process(pid)?.fds().get(fd).ok())
                         .is_some_and(|e| e.file.nonblocking());
                     // A process sharing the socket made it listen, or
                     // connected it: Linux's connect waits on the target
@@ -2052,7 +2052,7 @@ impl Sim {
             UnixAddr::Unnamed => return None,
             UnixAddr::Abstract(name) => self.k.unix.lookup(&name)?,
             UnixAddr::Path(path) => {
-                let cwd = self.k.process(pid)?.cwd.clone();
+                let cwd = self.k.process(pid)?.cwd().to_owned();
                 let ep = self.k.vfs.lookup_socket(&cwd, &path).ok()?;
                 ep.downcast_ref::<crate::unix::socket::Binding>()?
                     .socket
@@ -2065,65 +2065,68 @@ impl Sim {
     fn check_tables(&mut self) {
         let mut errors = Vec::new();
         for p in self.k.procs.iter() {
-            let Some(g) = self.guests.get(&p.pid) else {
-                errors.push(format!("unknown process {}", p.pid));
+            let Some(g) = self.guests.get(&p.pid()) else {
+                errors.push(format!("unknown process {}", p.pid()));
                 continue;
             };
-            if p.ppid != 0 {
-                match self.k.procs.get(p.ppid) {
-                    Some(parent) if parent.state == ProcState::Live => {}
+            if p.ppid() != 0 {
+                match self.k.procs.get(p.ppid()) {
+                    Some(parent) if parent.state() == ProcState::Live => {}
                     other => errors.push(format!(
                         "pid {} has parent {} in state {:?}",
-                        p.pid,
-                        p.ppid,
-                        other.map(|o| o.state)
+                        p.pid(),
+                        p.ppid(),
+                        other.map(|o| o.state())
                     )),
                 }
             }
-            match p.state {
+            match p.state() {
                 ProcState::Zombie(_) => {
                     if g.life != Life::Exited {
-                        errors.push(format!("pid {} is a zombie but never exited", p.pid));
+                        errors.push(format!("pid {} is a zombie but never exited", p.pid()));
                     }
-                    if p.fds.iter().next().is_some() {
-                        errors.push(format!("zombie {} holds fds", p.pid));
+                    if p.fds().iter().next().is_some() {
+                        errors.push(format!("zombie {} holds fds", p.pid()));
                     }
                 }
                 ProcState::Live => {
                     if g.life == Life::Exited {
-                        errors.push(format!("pid {} exited but is live", p.pid));
+                        errors.push(format!("pid {} exited but is live", p.pid()));
                     }
-                    if matches!(g.life, Life::Dying(_)) && p.killed.is_none() {
-                        errors.push(format!("pid {} dies but was not killed", p.pid));
+                    if matches!(g.life, Life::Dying(_)) && p.killed().is_none() {
+                        errors.push(format!("pid {} dies but was not killed", p.pid()));
                     }
-                    let kernel: Vec<i32> = p.fds.iter().map(|(fd, _)| fd).collect();
+                    let kernel: Vec<i32> = p.fds().iter().map(|(fd, _)| fd).collect();
                     let model: Vec<i32> = g.fds.keys().copied().collect();
                     if kernel != model {
                         errors.push(format!(
                             "pid {}: kernel fds {kernel:?}, model fds {model:?}",
-                            p.pid
+                            p.pid()
                         ));
                         continue;
                     }
-                    for (fd, e) in p.fds.iter() {
+                    for (fd, e) in p.fds().iter() {
                         let m = &g.fds[&fd];
                         if Arc::as_ptr(&e.file) != m.file.as_ptr() {
                             errors.push(format!(
                                 "pid {}: fd {fd} names {:?}, not the description the model expects",
-                                p.pid, e.file.desc
+                                p.pid(),
+                                e.file.desc
                             ));
                         }
                         if e.cloexec != m.cloexec {
                             errors.push(format!(
                                 "pid {}: fd {fd} cloexec {} (model {})",
-                                p.pid, e.cloexec, m.cloexec
+                                p.pid(),
+                                e.cloexec,
+                                m.cloexec
                             ));
                         }
                         if !(0..crate::fd_table::FD_LIMIT as i32).contains(&fd) {
-                            errors.push(format!("pid {}: fd {fd} out of range", p.pid));
+                            errors.push(format!("pid {}: fd {fd} out of range", p.pid()));
                         }
                         if let Some(e) = poll_disagrees(&e.file) {
-                            errors.push(format!("pid {}: fd {fd}: {e}", p.pid));
+                            errors.push(format!("pid {}: fd {fd}: {e}", p.pid()));
                         }
                     }
                 }
@@ -2167,7 +2170,7 @@ impl Sim {
         let Some(file) = self
             .k
             .process(pid)
-            .and_then(|p| p.fds.get(fd).ok())
+            .and_then(|p| p.fds().get(fd).ok())
             .map(|e| e.file.clone())
         else {
             self.fail(format!("pid {pid}: returned fd {fd} is not installed"));
@@ -2381,7 +2384,7 @@ impl Sim {
                     let Some(k) = self
                         .k
                         .process(child)
-                        .and_then(|p| p.fds.get(fd).ok())
+                        .and_then(|p| p.fds().get(fd).ok())
                         .map(|e| e.file.clone())
                     else {
                         return self.fail(format!("spawned {child}: opened fd {fd} missing"));

@@ -3,6 +3,7 @@
 //! runtime crate drives it from its service thread.
 #![forbid(unsafe_code)]
 
+pub mod action;
 pub mod errno;
 pub mod fd_table;
 pub mod file;
@@ -17,8 +18,9 @@ pub mod unix;
 pub mod vfs;
 pub mod wait;
 
+pub use action::Action;
 pub use errno::{Errno, KResult};
-pub use kernel::{Action, InitSpec, Kernel, Stdio};
+pub use kernel::{InitSpec, Kernel, Stdio};
 pub use process::{Pid, WaitStatus};
 pub use syscall::{Outcome, Ret, Syscall};
 pub mod pty;

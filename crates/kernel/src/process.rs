@@ -1,13 +1,15 @@
 //! The process table: pids, parentage, groups and sessions, exit statuses.
 //!
-//! Invariants: a process is either live or a zombie; a zombie's fd table is
-//! empty. Pid 0 is the VM itself: guests the VM starts have parent 0, orphans
+//! Pid 0 is the VM itself: guests the VM starts have parent 0, orphans
 //! are re-parented to 0, and children of 0 are reaped by the VM as soon as
 //! they exit (it learns of them through [`crate::Action::Exited`]).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crate::fd_table::FdTable;
+use crate::pty::device::Pty;
+use crate::signal::SigState;
 use crate::wait::{Notifier, WaitQueue};
 
 pub type Pid = i32;
@@ -54,30 +56,183 @@ pub enum ProcState {
     Zombie(WaitStatus),
 }
 
+/// One process, live or a zombie.
+///
+/// Invariants: a zombie's fd table is empty and it is never live again;
+/// `killed` is set at most once, and a killed process makes no call but
+/// its exit; a process in a session with a controlling terminal shares it
+/// with every member (`ctty` is set and cleared session-wide); `pgid` names
+/// a group of its own session.
 #[derive(Debug)]
 pub struct Process {
-    pub pid: Pid,
-    pub ppid: Pid,
-    pub pgid: Pid,
-    pub sid: Pid,
-    pub name: String,
-    pub state: ProcState,
-    pub fds: FdTable,
+    pid: Pid,
+    ppid: Pid,
+    pgid: Pid,
+    sid: Pid,
+    name: String,
+    state: ProcState,
+    fds: FdTable,
     /// Absolute VFS path of the working directory the process started in.
-    pub cwd: String,
+    cwd: String,
     /// Notified when one of this process's children changes state.
-    pub child_events: WaitQueue,
+    child_events: WaitQueue,
     /// Set once a fatal signal has been sent; the runtime unwinds the guest.
-    pub killed: Option<i32>,
-    pub sig: crate::signal::SigState,
+    killed: Option<i32>,
+    sig: SigState,
     /// Stopped by a job-control signal; its calls wait for SIGCONT.
-    pub stopped: bool,
+    stopped: bool,
     /// A stop or continue its parent has not collected with waitpid yet.
-    pub wait_report: Option<WaitStatus>,
+    wait_report: Option<WaitStatus>,
     /// The controlling terminal of the process's session.
-    pub ctty: Option<std::sync::Arc<crate::pty::device::Pty>>,
+    ctty: Option<Arc<Pty>>,
     /// Notified when a signal becomes deliverable (wakes `sigsuspend`).
-    pub sig_events: WaitQueue,
+    sig_events: WaitQueue,
+}
+
+impl Process {
+    pub fn pid(&self) -> Pid {
+        self.pid
+    }
+
+    /// The parent's pid; 0 for the VM.
+    pub fn ppid(&self) -> Pid {
+        self.ppid
+    }
+
+    pub fn pgid(&self) -> Pid {
+        self.pgid
+    }
+
+    pub fn sid(&self) -> Pid {
+        self.sid
+    }
+
+    /// Short name for logs.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn state(&self) -> ProcState {
+        self.state
+    }
+
+    pub fn is_live(&self) -> bool {
+        self.state == ProcState::Live
+    }
+
+    pub fn fds(&self) -> &FdTable {
+        &self.fds
+    }
+
+    pub fn fds_mut(&mut self) -> &mut FdTable {
+        &mut self.fds
+    }
+
+    /// The absolute VFS path of its working directory.
+    pub fn cwd(&self) -> &str {
+        &self.cwd
+    }
+
+    pub fn set_cwd(&mut self, cwd: String) {
+        self.cwd = cwd;
+    }
+
+    pub fn child_events(&self) -> &WaitQueue {
+        &self.child_events
+    }
+
+    pub fn sig_events(&self) -> &WaitQueue {
+        &self.sig_events
+    }
+
+    /// The fatal signal sent to it, if any.
+    pub fn killed(&self) -> Option<i32> {
+        self.killed
+    }
+
+    pub fn mark_killed(&mut self, sig: i32) {
+        self.killed = Some(sig);
+    }
+
+    pub fn sig(&self) -> &SigState {
+        &self.sig
+    }
+
+    pub fn sig_mut(&mut self) -> &mut SigState {
+        &mut self.sig
+    }
+
+    pub fn is_stopped(&self) -> bool {
+        self.stopped
+    }
+
+    /// Stops it for `sig` and keeps the stop for its parent's waitpid;
+    /// false if it was already stopped.
+    pub fn mark_stopped(&mut self, sig: i32) -> bool {
+        if self.stopped {
+            return false;
+        }
+        self.stopped = true;
+        self.wait_report = Some(WaitStatus::stopped(sig));
+        true
+    }
+
+    /// Continues it (SIGCONT): its waiting calls retry, and its parent's
+    /// waitpid can see it.
+    pub fn mark_continued(&mut self) {
+        self.stopped = false;
+        self.wait_report = Some(WaitStatus::CONTINUED);
+        self.sig_events.notify();
+    }
+
+    /// A stop or continue not yet collected by waitpid.
+    pub fn wait_report(&self) -> Option<WaitStatus> {
+        self.wait_report
+    }
+
+    pub fn take_wait_report(&mut self) -> Option<WaitStatus> {
+        self.wait_report.take()
+    }
+
+    pub fn ctty(&self) -> Option<&Arc<Pty>> {
+        self.ctty.as_ref()
+    }
+
+    /// Whether `tty` is its controlling terminal.
+    pub fn has_ctty(&self, tty: &Arc<Pty>) -> bool {
+        self.ctty.as_ref().is_some_and(|c| Arc::ptr_eq(c, tty))
+    }
+
+    pub fn set_ctty(&mut self, tty: Arc<Pty>) {
+        self.ctty = Some(tty);
+    }
+
+    /// Forgets its controlling terminal, returning it.
+    pub fn take_ctty(&mut self) -> Option<Arc<Pty>> {
+        self.ctty.take()
+    }
+
+    pub fn join_group(&mut self, pgid: Pid) {
+        self.pgid = pgid;
+    }
+
+    /// Leads a new session and group of its own, without a terminal.
+    pub fn start_session(&mut self) {
+        self.sid = self.pid;
+        self.pgid = self.pid;
+        self.ctty = None;
+    }
+
+    /// Its parent is gone: the VM adopts it.
+    pub fn reparent_to_vm(&mut self) {
+        self.ppid = 0;
+    }
+
+    /// Ends it with `status`: its fds close, and it stays for its parent.
+    pub fn become_zombie(&mut self, status: WaitStatus) {
+        self.fds.clear();
+        self.state = ProcState::Zombie(status);
+    }
 }
 
 #[derive(Debug, Default)]
@@ -108,7 +263,7 @@ impl ProcessTable {
         self.next_pid += 1;
         let (pgid, sid, sig, ctty) = match self.procs.get(&ppid) {
             Some(p) => (p.pgid, p.sid, p.sig.for_exec(), p.ctty.clone()),
-            None => (pid, pid, crate::signal::SigState::default(), None),
+            None => (pid, pid, SigState::default(), None),
         };
         self.procs.insert(
             pid,

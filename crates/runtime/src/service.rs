@@ -324,7 +324,7 @@ impl Service {
     }
 
     fn killed(&self, pid: Pid) -> Option<i32> {
-        self.kernel.process(pid).and_then(|p| p.killed)
+        self.kernel.process(pid).and_then(|p| p.killed())
     }
 
     fn reply(&mut self, pid: Pid, reply: Reply) {

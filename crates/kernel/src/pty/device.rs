@@ -4,8 +4,6 @@
 //! shell runs on. Signals the line discipline raises (^C), window changes and
 //! hangups are queued as [`TtyEvent`]s for the kernel, which owns the
 //! process table and delivers them after the call that caused them.
-//!
-//! Lock order: a pty's `state`, then the notifier.
 
 use std::any::Any;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -44,6 +42,15 @@ struct State {
     foreground: Option<Pid>,
 }
 
+/// One pseudo-terminal pair: the line discipline between a master and its
+/// slaves.
+///
+/// Invariants: once the master has closed, the tty is hung up for good
+/// (slave reads see end of file, writes fail with `EIO`, no slave opens);
+/// `foreground` is cleared whenever `session` is; the pty never signals a
+/// process itself but queues a [`TtyEvent`] for the kernel.
+///
+/// Lock order: the pty's `state`, then the tty events, then the notifier.
 #[derive(Debug)]
 pub struct Pty {
     index: u32,

@@ -2,5 +2,6 @@
 //! device built from them.
 
 pub mod device;
+pub mod endpoint;
 pub mod line_discipline;
 pub mod termios;

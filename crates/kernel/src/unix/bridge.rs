@@ -1,56 +1,62 @@
-//! Bridges between a guest's AF_UNIX stream socket and a host connection.
+//! Bridges between a guest-side stream (an AF_UNIX stream socket, or a
+//! terminal's master) and a host connection.
 //!
 //! The host side is outside the kernel: the runtime moves bytes between a
 //! host socket and these calls. Each direction is flow-controlled. Host data
-//! is queued here and fed to the guest socket as it has room; each time
+//! is queued here and fed to the guest side as it has room; each time
 //! some moves, the host gets an [`Action::BridgeCredit`] with the running
 //! total, and keeps at most a fixed window beyond that total in flight.
 //! Guest data is handed out one chunk at a time ([`Action::BridgeData`]);
 //! the next is read only after the host acknowledges the last. So neither
 //! side can grow a buffer without bound, and nothing is dropped.
+//!
+//! [`Bridges`] knows nothing of processes: its methods are given the VFS,
+//! the notifier and the file count they need, and return the actions the
+//! runtime must see, in order.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use super::addr::UnixAddr;
 use super::socket::{Binding, SockType, UnixSocket};
+use crate::action::Action;
+pub use crate::action::BridgeId;
 use crate::errno::{Errno, KResult};
-use crate::file::FileDescription;
-use crate::kernel::{Action, Kernel};
-use crate::wait::WaitKey;
-
-pub type BridgeId = u64;
+use crate::file::{FileCharge, FileCount, FileDescription, FileType};
+use crate::pty::endpoint::TerminalEndpoint;
+use crate::vfs::Vfs;
+use crate::wait::{Notifier, WaitKey};
 
 /// Largest chunk handed to the host at once.
 const CHUNK: usize = 64 * 1024;
 
-/// The guest-side end a bridge pumps: a stream socket, or the master of
-/// the PTY a guest runs on (host terminal attach).
+/// The guest-side end a bridge pumps.
 #[derive(Debug)]
 pub enum Endpoint {
+    /// A stream socket connected to a guest's socket.
     Socket(Arc<UnixSocket>),
-    Terminal(Arc<crate::pty::device::PtyMaster>),
+    /// The master of the terminal a guest runs on (host terminal attach).
+    Terminal(TerminalEndpoint),
 }
 
 impl Endpoint {
+    /// Queues host bytes for the guest; `EAGAIN` when there is no room.
     fn send(&self, data: &[u8]) -> KResult<usize> {
         match self {
             Endpoint::Socket(s) => s.send_stream(data, Vec::new()),
-            Endpoint::Terminal(m) => m.write(data, false),
+            Endpoint::Terminal(t) => t.send(data),
         }
     }
 
-    /// `Ok(empty)` is end of stream; a terminal ends when its slave closes.
+    /// Guest bytes for the host; `Ok(empty)` is end of stream.
     fn recv(&self, len: usize) -> KResult<Vec<u8>> {
         match self {
             Endpoint::Socket(s) => s.recv_stream(len, false).map(|r| r.data),
-            Endpoint::Terminal(m) => match m.read(len) {
-                Err(Errno::EIO) => Ok(Vec::new()),
-                r => r,
-            },
+            Endpoint::Terminal(t) => t.recv(len),
         }
     }
 
+    /// The host will send no more.
     fn shutdown_write(&self) {
         if let Endpoint::Socket(s) = self {
             let _ = s.shutdown(1);
@@ -60,14 +66,14 @@ impl Endpoint {
     fn wait_keys(&self) -> Vec<WaitKey> {
         match self {
             Endpoint::Socket(s) => s.wait_keys(),
-            Endpoint::Terminal(m) => m.wait_keys(),
+            Endpoint::Terminal(t) => t.wait_keys(),
         }
     }
 }
 
 #[derive(Debug)]
 struct Bridge {
-    sock: Endpoint,
+    end: Endpoint,
     to_guest: VecDeque<u8>,
     /// Host bytes taken off `to_guest` so far.
     consumed: u64,
@@ -77,7 +83,7 @@ struct Bridge {
     guest_eof_sent: bool,
     /// A host connection holds a host fd and threads: it counts against
     /// the VM's `files` limit while it lasts.
-    charge: Option<crate::file::FileCharge>,
+    _charge: Option<FileCharge>,
 }
 
 /// A guest path whose connections are carried to a host socket.
@@ -92,6 +98,10 @@ struct Outlet {
     made: Vec<String>,
 }
 
+/// Every bridge and `connect-out` outlet of a VM.
+///
+/// Invariant: a bridge hands the host at most one chunk until it is
+/// acknowledged (`awaiting_ack`), and announces end of stream once.
 #[derive(Debug, Default)]
 pub struct Bridges {
     bridges: HashMap<BridgeId, Bridge>,
@@ -99,77 +109,72 @@ pub struct Bridges {
     next: BridgeId,
 }
 
-impl Kernel {
+impl Bridges {
     /// Connects a new bridge to the guest listener at `path` (`expose`).
-    pub fn bridge_connect(&mut self, path: &str) -> KResult<BridgeId> {
-        let ep = self.vfs.lookup_socket("/", path)?;
+    pub fn connect(
+        &mut self,
+        vfs: &Vfs,
+        files: &FileCount,
+        notifier: &Notifier,
+        path: &str,
+    ) -> KResult<(BridgeId, Vec<Action>)> {
+        let ep = vfs.lookup_socket("/", path)?;
         let target = ep
             .downcast_ref::<Binding>()
             .and_then(|b| b.socket.upgrade())
             .ok_or(Errno::ECONNREFUSED)?;
         // Refused, like a full listen queue, when the VM has `files` open.
-        let charge = self.files.charge().map_err(|_| Errno::ECONNREFUSED)?;
-        let sock = UnixSocket::new(SockType::Stream, 0, &self.notifier);
-        sock.connect_stream(&target, 0, &self.notifier)?;
-        let id = self.add_bridge(Endpoint::Socket(sock));
-        if let Some(b) = self.bridges.bridges.get_mut(&id) {
-            b.charge = Some(charge);
-        }
-        Ok(id)
+        let charge = files.charge().map_err(|_| Errno::ECONNREFUSED)?;
+        let sock = UnixSocket::new(SockType::Stream, 0, notifier);
+        sock.connect_stream(&target, 0, notifier)?;
+        Ok(self.add(Endpoint::Socket(sock), Some(charge)))
     }
 
-    /// Bridges the master of a guest's terminal to the host.
-    pub(crate) fn add_terminal_bridge(
-        &mut self,
-        master: Arc<crate::pty::device::PtyMaster>,
-    ) -> BridgeId {
-        self.add_bridge(Endpoint::Terminal(master))
-    }
-
-    /// Sets the window size of a terminal bridge (host SIGWINCH).
-    pub fn bridge_resize(&mut self, id: BridgeId, size: crate::pty::termios::Winsize) {
-        if let Some(Bridge {
-            sock: Endpoint::Terminal(m),
-            ..
-        }) = self.bridges.bridges.get(&id)
-        {
-            m.0.set_winsize(size);
-        }
-        self.drain_tty_events();
-    }
-
-    fn add_bridge(&mut self, sock: Endpoint) -> BridgeId {
-        let id = self.new_bridge(sock);
-        self.pump_bridge(id);
-        id
+    /// Registers a bridge for `end` and moves what it can at once.
+    pub fn add(&mut self, end: Endpoint, charge: Option<FileCharge>) -> (BridgeId, Vec<Action>) {
+        let id = self.register(end, charge);
+        let mut actions = Vec::new();
+        self.pump(id, &mut actions);
+        (id, actions)
     }
 
     /// Registers a bridge without moving data yet.
-    fn new_bridge(&mut self, sock: Endpoint) -> BridgeId {
-        let id = self.bridges.next;
-        self.bridges.next += 1;
-        self.bridges.bridges.insert(
+    fn register(&mut self, end: Endpoint, charge: Option<FileCharge>) -> BridgeId {
+        let id = self.next;
+        self.next += 1;
+        self.bridges.insert(
             id,
             Bridge {
-                sock,
+                end,
                 to_guest: VecDeque::new(),
                 consumed: 0,
                 host_eof: false,
                 shut_sent: false,
                 awaiting_ack: false,
                 guest_eof_sent: false,
-                charge: None,
+                _charge: charge,
             },
         );
         id
     }
 
+    /// The guest-side end of bridge `id`.
+    pub fn endpoint(&self, id: BridgeId) -> Option<&Endpoint> {
+        self.bridges.get(&id).map(|b| &b.end)
+    }
+
     /// Makes `path` in the VM a socket whose connections go to the host
     /// socket `host` (`connect-out`), making its missing parent directories.
     /// Each accepted connection becomes a bridge announced with
-    /// [`Action::BridgeOpen`]. [`Kernel::remove_outlets`] undoes this.
-    pub fn add_outlet(&mut self, path: &str, host: String) -> KResult<()> {
-        let listener = UnixSocket::new(SockType::Stream, 0, &self.notifier);
+    /// [`Action::BridgeOpen`]. [`Bridges::remove_outlets`] undoes this.
+    pub fn add_outlet(
+        &mut self,
+        vfs: &Vfs,
+        notifier: &Notifier,
+        path: &str,
+        host: String,
+    ) -> KResult<()> {
+        let listener = UnixSocket::new(SockType::Stream, 0, notifier);
         let binding = Arc::new(Binding {
             socket: Arc::downgrade(&listener),
         });
@@ -179,31 +184,31 @@ impl Kernel {
         for part in parent.split('/').filter(|p| !p.is_empty()) {
             at.push('/');
             at.push_str(part);
-            match self.vfs.mkdir("/", &at, 0o755) {
+            match vfs.mkdir("/", &at, 0o755) {
                 Ok(()) => made.push(at.clone()),
                 Err(Errno::EEXIST) => {}
                 Err(e) => {
-                    self.remove_dirs(&made);
+                    remove_dirs(vfs, &made);
                     return Err(e);
                 }
             }
         }
         // A socket file left by an earlier run is stale; anything else stays.
         let bound = (|| {
-            if let Ok(st) = self.vfs.stat("/", path, false) {
-                if st.file_type == Some(crate::file::FileType::SocketStream) {
-                    self.vfs.unlink("/", path)?;
+            if let Ok(st) = vfs.stat("/", path, false) {
+                if st.file_type == Some(FileType::SocketStream) {
+                    vfs.unlink("/", path)?;
                 }
             }
-            self.vfs.bind_socket("/", path, binding.clone())
+            vfs.bind_socket("/", path, binding.clone())
         })();
         if let Err(e) = bound {
-            self.remove_dirs(&made);
+            remove_dirs(vfs, &made);
             return Err(e);
         }
         listener.set_local_name(UnixAddr::Path(path.to_owned()));
         listener.listen(4095, 0)?;
-        self.bridges.outlets.push(Outlet {
+        self.outlets.push(Outlet {
             listener,
             host,
             path: path.to_owned(),
@@ -217,76 +222,69 @@ impl Kernel {
     /// directories made for them, so a VM leaves nothing behind in its
     /// folders. A file or directory that is no longer what the outlet made
     /// (replaced, or holding other entries) stays.
-    pub fn remove_outlets(&mut self) {
-        for o in std::mem::take(&mut self.bridges.outlets) {
-            let is_socket = self
-                .vfs
+    pub fn remove_outlets(&mut self, vfs: &Vfs) {
+        for o in std::mem::take(&mut self.outlets) {
+            let is_socket = vfs
                 .stat("/", &o.path, false)
-                .is_ok_and(|st| st.file_type == Some(crate::file::FileType::SocketStream));
+                .is_ok_and(|st| st.file_type == Some(FileType::SocketStream));
             let ours = is_socket
-                && self.vfs.lookup_socket("/", &o.path).is_ok_and(|ep| {
+                && vfs.lookup_socket("/", &o.path).is_ok_and(|ep| {
                     ep.downcast_ref::<Binding>()
                         .is_some_and(|b| std::ptr::eq(b, Arc::as_ptr(&o.binding)))
                 });
             if ours {
-                let _ = self.vfs.unlink("/", &o.path);
+                let _ = vfs.unlink("/", &o.path);
             }
-            self.remove_dirs(&o.made);
-        }
-    }
-
-    /// Removes `dirs` innermost first, stopping at one that is not empty.
-    fn remove_dirs(&self, dirs: &[String]) {
-        for d in dirs.iter().rev() {
-            if self.vfs.rmdir("/", d).is_err() {
-                break;
-            }
+            remove_dirs(vfs, &o.made);
         }
     }
 
     /// Host bytes for the guest; `None` is the host's end of stream.
-    pub fn bridge_from_host(&mut self, id: BridgeId, data: Option<Vec<u8>>) {
-        let Some(b) = self.bridges.bridges.get_mut(&id) else {
-            return;
+    pub fn from_host(&mut self, id: BridgeId, data: Option<Vec<u8>>) -> Vec<Action> {
+        let mut actions = Vec::new();
+        let Some(b) = self.bridges.get_mut(&id) else {
+            return actions;
         };
         match data {
             Some(d) => b.to_guest.extend(d),
             None => b.host_eof = true,
         }
-        self.pump_bridge(id);
+        self.pump(id, &mut actions);
+        actions
     }
 
     /// The host has written the last chunk it was given.
-    pub fn bridge_ack(&mut self, id: BridgeId) {
-        if let Some(b) = self.bridges.bridges.get_mut(&id) {
+    pub fn ack(&mut self, id: BridgeId) -> Vec<Action> {
+        let mut actions = Vec::new();
+        if let Some(b) = self.bridges.get_mut(&id) {
             b.awaiting_ack = false;
-            self.pump_bridge(id);
+            self.pump(id, &mut actions);
         }
+        actions
     }
 
     /// Whether every bridge has handed all its guest data to the host. Once
     /// the guests are gone this becomes true as hosts read what is left.
-    pub fn bridges_drained(&self) -> bool {
+    pub fn drained(&self) -> bool {
         self.bridges
-            .bridges
             .values()
             .all(|b| b.guest_eof_sent && !b.awaiting_ack)
     }
 
     /// The host connection is gone: the guest sees its peer close.
-    pub fn bridge_close(&mut self, id: BridgeId) {
-        self.bridges.bridges.remove(&id);
+    pub fn close(&mut self, id: BridgeId) {
+        self.bridges.remove(&id);
     }
 
     /// Moves what it can in both directions.
-    fn pump_bridge(&mut self, id: BridgeId) {
-        let Some(b) = self.bridges.bridges.get_mut(&id) else {
+    fn pump(&mut self, id: BridgeId, actions: &mut Vec<Action>) {
+        let Some(b) = self.bridges.get_mut(&id) else {
             return;
         };
         let queued = b.to_guest.len();
         while !b.to_guest.is_empty() {
             let (front, _) = b.to_guest.as_slices();
-            match b.sock.send(front) {
+            match b.end.send(front) {
                 Ok(n) => drop(b.to_guest.drain(..n)),
                 Err(Errno::EAGAIN) => break,
                 Err(_) => {
@@ -298,38 +296,40 @@ impl Kernel {
         }
         if b.to_guest.len() < queued {
             b.consumed += (queued - b.to_guest.len()) as u64;
-            self.actions.push(Action::BridgeCredit {
+            actions.push(Action::BridgeCredit {
                 id,
                 consumed: b.consumed,
             });
         }
         if b.to_guest.is_empty() && b.host_eof && !b.shut_sent {
             b.shut_sent = true;
-            b.sock.shutdown_write();
+            b.end.shutdown_write();
         }
         if !b.awaiting_ack && !b.guest_eof_sent {
-            match b.sock.recv(CHUNK) {
+            match b.end.recv(CHUNK) {
                 Ok(data) if data.is_empty() => {
                     b.guest_eof_sent = true;
-                    self.actions.push(Action::BridgeEof { id });
+                    actions.push(Action::BridgeEof { id });
                 }
                 Ok(data) => {
                     b.awaiting_ack = true;
-                    self.actions.push(Action::BridgeData { id, data });
+                    actions.push(Action::BridgeData { id, data });
                 }
                 Err(Errno::EAGAIN) => {}
                 Err(_) => {
                     b.guest_eof_sent = true;
-                    self.actions.push(Action::BridgeEof { id });
+                    actions.push(Action::BridgeEof { id });
                 }
             }
         }
     }
 
-    /// Pumps the bridges and outlets whose queues were notified.
-    pub(crate) fn wake_bridges(&mut self, keys: &HashSet<WaitKey>) {
+    /// Pumps the bridges and outlets whose queues were notified. A new
+    /// outlet connection counts against `files`.
+    pub fn wake(&mut self, keys: &HashSet<WaitKey>, files: &FileCount) -> Vec<Action> {
+        let mut actions = Vec::new();
         let mut opened = Vec::new();
-        for o in &self.bridges.outlets {
+        for o in &self.outlets {
             if o.listener.wait_keys().iter().any(|k| keys.contains(k)) {
                 while let Ok(sock) = o.listener.accept() {
                     opened.push((sock, o.host.clone()));
@@ -339,27 +339,33 @@ impl Kernel {
         for (sock, host) in opened {
             // A host connection counts as an open file; beyond the VM's
             // limit the guest's connection is closed at once.
-            let Ok(charge) = self.files.charge() else {
+            let Ok(charge) = files.charge() else {
                 tracing::warn!("connect-out to {host}: the VM has limits.files open; closed");
                 continue;
             };
             // Announce the bridge before any of its data.
-            let id = self.new_bridge(Endpoint::Socket(sock));
-            if let Some(b) = self.bridges.bridges.get_mut(&id) {
-                b.charge = Some(charge);
-            }
-            self.actions.push(Action::BridgeOpen { id, host });
-            self.pump_bridge(id);
+            let id = self.register(Endpoint::Socket(sock), Some(charge));
+            actions.push(Action::BridgeOpen { id, host });
+            self.pump(id, &mut actions);
         }
         let woken: Vec<BridgeId> = self
             .bridges
-            .bridges
             .iter()
-            .filter(|(_, b)| b.sock.wait_keys().iter().any(|k| keys.contains(k)))
+            .filter(|(_, b)| b.end.wait_keys().iter().any(|k| keys.contains(k)))
             .map(|(id, _)| *id)
             .collect();
         for id in woken {
-            self.pump_bridge(id);
+            self.pump(id, &mut actions);
+        }
+        actions
+    }
+}
+
+/// Removes `dirs` innermost first, stopping at one that is not empty.
+fn remove_dirs(vfs: &Vfs, dirs: &[String]) {
+    for d in dirs.iter().rev() {
+        if vfs.rmdir("/", d).is_err() {
+            break;
         }
     }
 }

@@ -1,9 +1,9 @@
 //! AF_UNIX sockets: addresses, the sockets themselves, the abstract
-//! namespace, and the system calls over them.
+//! namespace, and the bridges that carry them to the host. The system
+//! calls over them are the kernel's (`kernel/net.rs`).
 
 pub mod addr;
 pub mod bridge;
-mod calls;
 pub mod socket;
 
 use std::collections::HashMap;

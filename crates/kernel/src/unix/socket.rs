@@ -9,9 +9,6 @@
 //! Buffers are bounded by the sender's `SO_SNDBUF` (streams) or the
 //! receiver's `SO_RCVBUF` (datagrams): a full buffer is `EAGAIN`, which the
 //! syscall layer turns into blocking. Nothing is dropped.
-//!
-//! Lock order: a socket's `inner`, then its connection's `state`. No code
-//! holds two sockets' `inner` locks at once.
 
 use std::any::Any;
 use std::collections::VecDeque;
@@ -154,6 +151,15 @@ pub struct Received {
     pub full_len: usize,
 }
 
+/// An AF_UNIX socket: the description behind a socket fd.
+///
+/// Invariants: a datagram socket is always in its datagram state; a stream
+/// socket only moves from idle to listening or to connected, never back. A
+/// queued byte stays with the fds sent along with it.
+///
+/// Lock order: a socket's `inner`, then its connection's `state`, then the
+/// notifier. No code holds two sockets' `inner` at once (a datagram peer is
+/// looked at unlocked, since it may be the socket itself).
 #[derive(Debug)]
 pub struct UnixSocket {
     ty: SockType,

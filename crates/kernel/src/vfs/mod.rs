@@ -2,9 +2,7 @@
 //! filesystems and the device filesystem.
 //!
 //! Every path is resolved here, component by component, in VFS space (see
-//! [`path`]). Backends are only handed paths below their root whose
-//! intermediate components were just walked as real directories, so neither
-//! `..`, symlinks nor absolute paths can leave the namespace.
+//! [`path`]).
 
 mod devfs;
 mod hostfs;
@@ -155,7 +153,13 @@ struct Mount {
     fs: Arc<dyn Backend>,
 }
 
-/// The namespace. Mutated (mounts, devices) only during setup.
+/// The namespace: every path a guest names is resolved here.
+///
+/// Invariants: the mount table changes only during setup (`&mut self`);
+/// every other operation takes `&self`. A backend is only handed paths
+/// below its root whose intermediate components were just walked as its
+/// real directories, so neither `..`, symlinks nor absolute paths can
+/// leave the namespace.
 #[derive(Debug)]
 pub struct Vfs {
     mounts: Vec<Mount>,

@@ -1,15 +1,15 @@
-//! The socket system calls.
+//! The socket system calls, over the AF_UNIX sockets of [`crate::unix`].
 
 use std::sync::Arc;
 
-use super::addr::UnixAddr;
-use super::socket::{Binding, Received, SockType, UnixSocket};
+use super::Kernel;
 use crate::errno::{Errno, KResult};
 use crate::fd_table::FdEntry;
 use crate::file::{status, FileDescription, OpenFile};
-use crate::kernel::Kernel;
 use crate::process::Pid;
-use crate::syscall::{oflag, ready, Outcome, Ret, SockOpt, Syscall};
+use crate::syscall::{oflag, ready, Outcome, Ret, SockOpt};
+use crate::unix::addr::UnixAddr;
+use crate::unix::socket::{Binding, Received, SockType, UnixSocket};
 
 const AF_UNIX: i32 = 1;
 const SOCK_STREAM: i32 = 1;
@@ -42,77 +42,6 @@ const SO_DOMAIN: i32 = 39;
 const SCM_MAX_FD: usize = 253;
 
 impl Kernel {
-    pub(crate) fn net_call(&mut self, pid: Pid, call: &mut Syscall) -> Outcome {
-        use Syscall as S;
-        match call {
-            S::Socket {
-                domain,
-                ty,
-                protocol,
-            } => ready(self.socket(pid, *domain, *ty, *protocol), Ret::Fd),
-            S::SocketPair {
-                domain,
-                ty,
-                protocol,
-            } => ready(self.socketpair(pid, *domain, *ty, *protocol), |(a, b)| {
-                Ret::Fds(a, b)
-            }),
-            S::Bind { fd, addr } => ready(self.bind(pid, *fd, addr), |_| Ret::Unit),
-            S::Listen { fd, backlog } => {
-                let r = self
-                    .sock(pid, *fd)
-                    .and_then(|(s, _)| s.listen(*backlog, pid));
-                ready(r, |_| Ret::Unit)
-            }
-            S::Accept { fd, flags } => self.accept(pid, *fd, *flags),
-            S::Connect { fd, addr } => self.connect(pid, *fd, addr),
-            S::SendMsg {
-                fd,
-                data,
-                fds,
-                flags,
-                addr,
-                done,
-            } => self.sendmsg(pid, *fd, data, fds, *flags, addr.as_deref(), done),
-            S::RecvMsg {
-                fd,
-                len,
-                flags,
-                fds_cap,
-                acc,
-            } => self.recvmsg(pid, *fd, *len, *flags, *fds_cap, acc),
-            S::Shutdown { fd, how } => ready(
-                self.sock(pid, *fd).and_then(|(s, _)| s.shutdown(*how)),
-                |_| Ret::Unit,
-            ),
-            S::SockName { fd, peer } => {
-                let r = self.sock(pid, *fd).and_then(|(s, _)| {
-                    if *peer {
-                        s.peer_name()
-                    } else {
-                        Ok(s.local_name())
-                    }
-                });
-                ready(r, |a| Ret::Bytes(a.to_raw()))
-            }
-            S::GetSockOpt { fd, level, name } => {
-                ready(self.getsockopt(pid, *fd, *level, *name), Ret::SockOpt)
-            }
-            S::SetSockOpt {
-                fd,
-                level,
-                name,
-                value,
-            } => ready(self.setsockopt(pid, *fd, *level, *name, value), |_| {
-                Ret::Unit
-            }),
-            other => {
-                tracing::error!("net_call got {other:?}");
-                Outcome::Ready(Err(Errno::ENOSYS))
-            }
-        }
-    }
-
     /// The socket behind `fd`, and its open file.
     fn sock(&self, pid: Pid, fd: i32) -> KResult<(Arc<UnixSocket>, Arc<OpenFile>)> {
         let f = self.file(pid, fd)?;
@@ -146,13 +75,43 @@ impl Kernel {
         Ok((kind, flags))
     }
 
-    fn socket(&mut self, pid: Pid, domain: i32, ty: i32, protocol: i32) -> KResult<i32> {
+    pub(super) fn listen(&mut self, pid: Pid, fd: i32, backlog: i32) -> Outcome {
+        let r = self.sock(pid, fd).and_then(|(s, _)| s.listen(backlog, pid));
+        ready(r, |_| Ret::Unit)
+    }
+
+    pub(super) fn shutdown(&mut self, pid: Pid, fd: i32, how: i32) -> Outcome {
+        ready(
+            self.sock(pid, fd).and_then(|(s, _)| s.shutdown(how)),
+            |_| Ret::Unit,
+        )
+    }
+
+    /// `getsockname`, or `getpeername` with `peer`.
+    pub(super) fn sockname(&self, pid: Pid, fd: i32, peer: bool) -> Outcome {
+        let r = self.sock(pid, fd).and_then(|(s, _)| {
+            if peer {
+                s.peer_name()
+            } else {
+                Ok(s.local_name())
+            }
+        });
+        ready(r, |a| Ret::Bytes(a.to_raw()))
+    }
+
+    pub(super) fn socket(&mut self, pid: Pid, domain: i32, ty: i32, protocol: i32) -> KResult<i32> {
         let (kind, flags) = Self::sock_type(domain, ty, protocol)?;
         let s = UnixSocket::new(kind, pid, &self.notifier);
         self.install_socket(pid, s, flags)
     }
 
-    fn socketpair(&mut self, pid: Pid, domain: i32, ty: i32, protocol: i32) -> KResult<(i32, i32)> {
+    pub(super) fn socketpair(
+        &mut self,
+        pid: Pid,
+        domain: i32,
+        ty: i32,
+        protocol: i32,
+    ) -> KResult<(i32, i32)> {
         let (kind, flags) = Self::sock_type(domain, ty, protocol)?;
         let (a, b) = UnixSocket::pair(kind, pid, &self.notifier);
         let fa = self.install_socket(pid, a, flags)?;
@@ -168,11 +127,11 @@ impl Kernel {
     fn cwd(&self, pid: Pid) -> String {
         self.procs
             .get(pid)
-            .map(|p| p.cwd.clone())
+            .map(|p| p.cwd().to_owned())
             .unwrap_or_else(|| "/".into())
     }
 
-    fn bind(&mut self, pid: Pid, fd: i32, raw: &[u8]) -> KResult<()> {
+    pub(super) fn bind(&mut self, pid: Pid, fd: i32, raw: &[u8]) -> KResult<()> {
         let (s, _) = self.sock(pid, fd)?;
         let addr = UnixAddr::parse(raw)?;
         match addr {
@@ -220,7 +179,7 @@ impl Kernel {
         }
     }
 
-    fn accept(&mut self, pid: Pid, fd: i32, flags: u32) -> Outcome {
+    pub(super) fn accept(&mut self, pid: Pid, fd: i32, flags: u32) -> Outcome {
         let (s, f) = match self.sock(pid, fd) {
             Ok(x) => x,
             Err(e) => return Outcome::Ready(Err(e)),
@@ -242,7 +201,7 @@ impl Kernel {
         }
     }
 
-    fn connect(&mut self, pid: Pid, fd: i32, raw: &[u8]) -> Outcome {
+    pub(super) fn connect(&mut self, pid: Pid, fd: i32, raw: &[u8]) -> Outcome {
         let r = (|| {
             let (s, f) = self.sock(pid, fd)?;
             let addr = UnixAddr::parse(raw)?;
@@ -265,7 +224,7 @@ impl Kernel {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn sendmsg(
+    pub(super) fn sendmsg(
         &mut self,
         pid: Pid,
         fd: i32,
@@ -349,7 +308,7 @@ impl Kernel {
         self.ready_write(pid, result)
     }
 
-    fn recvmsg(
+    pub(super) fn recvmsg(
         &mut self,
         pid: Pid,
         fd: i32,
@@ -438,7 +397,13 @@ impl Kernel {
         }))
     }
 
-    fn getsockopt(&mut self, pid: Pid, fd: i32, level: i32, name: i32) -> KResult<SockOpt> {
+    pub(super) fn getsockopt(
+        &mut self,
+        pid: Pid,
+        fd: i32,
+        level: i32,
+        name: i32,
+    ) -> KResult<SockOpt> {
         let (s, _) = self.sock(pid, fd)?;
         if level != SOL_SOCKET {
             return Err(Errno::EOPNOTSUPP);
@@ -462,7 +427,7 @@ impl Kernel {
         })
     }
 
-    fn setsockopt(
+    pub(super) fn setsockopt(
         &mut self,
         pid: Pid,
         fd: i32,
@@ -494,7 +459,7 @@ impl Kernel {
 }
 
 /// The socket behind an open file, if it is one.
-pub fn socket_of(f: &Arc<OpenFile>) -> Option<Arc<UnixSocket>> {
+fn socket_of(f: &Arc<OpenFile>) -> Option<Arc<UnixSocket>> {
     let any: Arc<dyn std::any::Any + Send + Sync> = f.desc.clone();
     any.downcast::<UnixSocket>().ok()
 }
