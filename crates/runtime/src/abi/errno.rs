@@ -1,71 +1,31 @@
-//! Linux errno → WASI errno: the only place the two numberings meet.
+//! Linux errno → WASI errno: the only place the two numberings meet. The
+//! WASI numbers are the ABI crate's (`sidecar_abi::consts::errno`).
 
+use sidecar_abi::consts::errno as wasi;
 use sidecar_kernel::Errno;
+
+/// Maps each kernel errno to the ABI crate's WASI number of the same name
+/// (a name the crate lacks does not compile).
+macro_rules! to_wasi {
+    ($e:expr; $($name:ident)*) => {
+        match $e {
+            $(Errno::$name => wasi::$name,)*
+        }
+    };
+}
 
 /// The WASI `errno` value for a kernel error.
 pub fn to_wasi(e: Errno) -> u16 {
-    use Errno::*;
-    match e {
-        E2BIG => 1,
-        EACCES => 2,
-        EADDRINUSE => 3,
-        EADDRNOTAVAIL => 4,
-        EAFNOSUPPORT => 5,
-        EAGAIN => 6,
-        EALREADY => 7,
-        EBADF => 8,
-        EBUSY => 10,
-        ECHILD => 12,
-        ECONNABORTED => 13,
-        ECONNREFUSED => 14,
-        ECONNRESET => 15,
-        EDEADLK => 16,
-        EDESTADDRREQ => 17,
-        EDOM => 18,
-        EEXIST => 20,
-        EFAULT => 21,
-        EFBIG => 22,
-        EINPROGRESS => 26,
-        EINTR => 27,
-        EINVAL => 28,
-        EIO => 29,
-        EISCONN => 30,
-        EISDIR => 31,
-        ELOOP => 32,
-        EMFILE => 33,
-        EMLINK => 34,
-        EMSGSIZE => 35,
-        ENAMETOOLONG => 37,
-        ENETUNREACH => 40,
-        ENFILE => 41,
-        ENOBUFS => 42,
-        ENODEV => 43,
-        ENOENT => 44,
-        ENOEXEC => 45,
-        ENOLCK => 46,
-        ENOMEM => 48,
-        ENOPROTOOPT => 50,
-        ENOSPC => 51,
-        ENOSYS => 52,
-        ENOTCONN => 53,
-        ENOTDIR => 54,
-        ENOTEMPTY => 55,
-        ENOTSOCK => 57,
-        EOPNOTSUPP => 58,
-        ENOTTY => 59,
-        ENXIO => 60,
-        EPERM => 63,
-        EPIPE => 64,
-        EPROTONOSUPPORT => 66,
-        EPROTOTYPE => 67,
-        ERANGE => 68,
-        EROFS => 69,
-        ESPIPE => 70,
-        ESRCH => 71,
-        ETIMEDOUT => 73,
-        ETXTBSY => 74,
-        EXDEV => 75,
-    }
+    to_wasi!(e;
+        E2BIG EACCES EADDRINUSE EADDRNOTAVAIL EAFNOSUPPORT EAGAIN EALREADY EBADF
+        EBUSY ECHILD ECONNABORTED ECONNREFUSED ECONNRESET EDEADLK EDESTADDRREQ
+        EDOM EEXIST EFAULT EFBIG EINPROGRESS EINTR EINVAL EIO EISCONN EISDIR
+        ELOOP EMFILE EMLINK EMSGSIZE ENAMETOOLONG ENETUNREACH ENFILE ENOBUFS
+        ENODEV ENOENT ENOEXEC ENOLCK ENOMEM ENOPROTOOPT ENOSPC ENOSYS ENOTCONN
+        ENOTDIR ENOTEMPTY ENOTSOCK EOPNOTSUPP ENOTTY ENXIO EPERM EPIPE
+        EPROTONOSUPPORT EPROTOTYPE ERANGE EROFS ESPIPE ESRCH ETIMEDOUT ETXTBSY
+        EXDEV
+    )
 }
 
 #[cfg(test)]

@@ -1,7 +1,11 @@
 //! The one way host code touches guest memory. Every access is bounds
 //! checked; an out-of-range pointer or length is `EFAULT`, never a panic.
 
+use sidecar_abi::Record;
 use sidecar_kernel::Errno;
+
+/// One `iovec`/`ciovec`: a guest pointer and a length.
+pub use sidecar_abi::records::IoVec;
 
 /// A guest's linear memory, borrowed for the duration of one host call.
 pub struct GuestMem<'a> {
@@ -10,14 +14,7 @@ pub struct GuestMem<'a> {
 
 /// Most iovecs one call takes (Linux's `IOV_MAX`/`UIO_MAXIOV`); more is
 /// `EINVAL`, checked before any of them is read.
-pub const IOV_MAX: u32 = 1024;
-
-/// One `iovec`/`ciovec`: a guest pointer and a length.
-#[derive(Debug, Clone, Copy)]
-pub struct IoVec {
-    pub ptr: u32,
-    pub len: u32,
-}
+pub const IOV_MAX: u32 = sidecar_abi::consts::limits::IOV_MAX;
 
 impl<'a> GuestMem<'a> {
     pub fn new(data: &'a mut [u8]) -> GuestMem<'a> {
@@ -88,6 +85,31 @@ impl<'a> GuestMem<'a> {
         self.copy_out(ptr, &v.to_le_bytes())
     }
 
+    /// The record `R` at `ptr`, read field by field.
+    pub fn read_record<R: Record>(&self, ptr: u32) -> Result<R, Errno> {
+        R::decode(self.slice(ptr, R::SIZE as u32)?).ok_or(Errno::EFAULT)
+    }
+
+    /// `count` records `R` laid end to end at `ptr`.
+    pub fn read_records<R: Record>(&self, ptr: u32, count: u32) -> Result<Vec<R>, Errno> {
+        let len = count.checked_mul(R::SIZE as u32).ok_or(Errno::EFAULT)?;
+        self.slice(ptr, len)?
+            .chunks_exact(R::SIZE)
+            .map(|b| R::decode(b).ok_or(Errno::EFAULT))
+            .collect()
+    }
+
+    /// Writes the record `r` at `ptr`, field by field (padding zeroed).
+    pub fn write_record<R: Record>(&mut self, ptr: u32, r: &R) -> Result<(), Errno> {
+        r.encode_into(self.slice_mut(ptr, R::SIZE as u32)?);
+        Ok(())
+    }
+
+    /// Checks that a record `R` fits at `ptr`, before a call has effects.
+    pub fn check_record<R: Record>(&self, ptr: u32) -> Result<(), Errno> {
+        self.slice(ptr, R::SIZE as u32).map(drop)
+    }
+
     /// A UTF-8 string of `len` bytes (paths, names). Invalid UTF-8 or an
     /// embedded NUL is `EINVAL`.
     pub fn string(&self, ptr: u32, len: u32) -> Result<String, Errno> {
@@ -104,16 +126,9 @@ impl<'a> GuestMem<'a> {
         if count > IOV_MAX {
             return Err(Errno::EINVAL);
         }
-        let table = self.slice(ptr, count.checked_mul(8).ok_or(Errno::EFAULT)?)?;
-        let iovs: Vec<IoVec> = table
-            .chunks_exact(8)
-            .map(|c| IoVec {
-                ptr: u32::from_le_bytes(c[0..4].try_into().unwrap()),
-                len: u32::from_le_bytes(c[4..8].try_into().unwrap()),
-            })
-            .collect();
+        let iovs: Vec<IoVec> = self.read_records(ptr, count)?;
         for v in &iovs {
-            self.range(v.ptr, v.len)?;
+            self.range(v.iov_base, v.iov_len)?;
         }
         Ok(iovs)
     }
@@ -129,9 +144,9 @@ impl<'a> GuestMem<'a> {
 
     /// Gathers the bytes of `iovs` into one host buffer.
     pub fn gather(&self, iovs: &[IoVec]) -> Result<Vec<u8>, Errno> {
-        let mut out = Vec::with_capacity(iovs.iter().map(|v| v.len as usize).sum());
+        let mut out = Vec::with_capacity(iov_total(iovs));
         for v in iovs {
-            out.extend_from_slice(self.slice(v.ptr, v.len)?);
+            out.extend_from_slice(self.slice(v.iov_base, v.iov_len)?);
         }
         Ok(out)
     }
@@ -143,8 +158,8 @@ impl<'a> GuestMem<'a> {
             if bytes.is_empty() {
                 break;
             }
-            let take = bytes.len().min(v.len as usize);
-            self.copy_out(v.ptr, &bytes[..take])?;
+            let take = bytes.len().min(v.iov_len as usize);
+            self.copy_out(v.iov_base, &bytes[..take])?;
             bytes = &bytes[take..];
             n += take;
         }
@@ -169,7 +184,7 @@ impl<'a> GuestMem<'a> {
 
 /// Total length of `iovs`, as the kernel is asked to transfer it.
 pub fn iov_total(iovs: &[IoVec]) -> usize {
-    iovs.iter().map(|v| v.len as usize).sum()
+    iovs.iter().map(|v| v.iov_len as usize).sum()
 }
 
 #[cfg(test)]
@@ -212,6 +227,29 @@ mod tests {
         assert_eq!(m.slice(40, 2).unwrap(), b"cd");
         m.write_u32(12, 100).unwrap();
         assert_eq!(m.iovecs(0, 2).unwrap_err(), Errno::EFAULT);
+    }
+
+    #[test]
+    fn records_are_read_and_written_by_field() {
+        use sidecar_abi::records::PollFd;
+        let mut buf = vec![0u8; 20];
+        let mut m = GuestMem::new(&mut buf);
+        let p = PollFd {
+            fd: 7,
+            events: 1,
+            revents: -1,
+        };
+        m.write_record(4, &p).unwrap();
+        assert_eq!(m.read_u32(4).unwrap(), 7);
+        assert_eq!(m.read_u16(10).unwrap(), 0xffff);
+        assert_eq!(m.read_record::<PollFd>(4).unwrap(), p);
+        assert_eq!(m.read_records::<PollFd>(4, 2).unwrap().len(), 2);
+        assert_eq!(m.read_records::<PollFd>(8, 2).unwrap_err(), Errno::EFAULT);
+        assert_eq!(
+            m.read_records::<PollFd>(4, u32::MAX).unwrap_err(),
+            Errno::EFAULT
+        );
+        assert_eq!(m.check_record::<PollFd>(13).unwrap_err(), Errno::EFAULT);
     }
 
     #[test]

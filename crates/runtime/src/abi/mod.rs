@@ -13,14 +13,10 @@ use wasmtime::{Caller, Linker};
 use crate::guest::{AbiResult, Fault, GuestCtx};
 use mem::GuestMem;
 
-/// Whether the sidecar provides import `module.name`.
+/// Whether the sidecar provides import `module.name`: the ABI crate's list,
+/// which `add_to_linker` defines in full (see the tests below).
 pub fn is_defined(module: &str, name: &str) -> bool {
-    match module {
-        "wasi_snapshot_preview1" => wasi::FUNCS.contains(&name),
-        "host_proc" => proc::FUNCS.contains(&name),
-        "host_net" => net::FUNCS.contains(&name),
-        _ => false,
-    }
+    sidecar_abi::imports::find(module, name).is_some()
 }
 
 /// Defines every import on `linker`.
@@ -105,3 +101,94 @@ macro_rules! expect_ret {
     };
 }
 pub(crate) use expect_ret;
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use wasmtime::{Engine, Module};
+
+    use super::*;
+
+    /// The imports the linker serves with the ABI crate's signature: each
+    /// one is instantiated alone from a module importing it as the crate
+    /// declares it, so a missing or mistyped definition fails.
+    fn served(linker: &Linker<GuestCtx>, engine: &Engine) -> (BTreeSet<String>, Vec<String>) {
+        let (mut ok, mut problems) = (BTreeSet::new(), Vec::new());
+        for f in sidecar_abi::imports::all() {
+            let (module, name) = (f.module.name(), f.name);
+            let wat = format!(
+                "(module (import \"{module}\" \"{name}\" (func {})))",
+                f.wat_type()
+            );
+            let m = Module::new(engine, &wat).unwrap();
+            match linker.instantiate_pre(&m) {
+                Ok(_) => {
+                    ok.insert(format!("{module}.{name}"));
+                }
+                Err(e) => problems.push(format!("{module}.{name} {}: {e:#}", f.wat_type())),
+            }
+            if !is_defined(module, name) {
+                problems.push(format!("{module}.{name}: is_defined says no"));
+            }
+        }
+        (ok, problems)
+    }
+
+    /// The runtime defines every import of the ABI crate, with its wasm
+    /// signature; it can define nothing else, since `add_to_linker` takes
+    /// every name from the crate's enums.
+    #[test]
+    fn linker_serves_exactly_the_abi_imports() {
+        let engine = Engine::default();
+        let mut linker = Linker::<GuestCtx>::new(&engine);
+        add_to_linker(&mut linker).unwrap();
+        let (ok, problems) = served(&linker, &engine);
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+        assert_eq!(ok.len(), sidecar_abi::imports::all().count());
+        assert!(!is_defined("host_proc", "fork"));
+        assert!(!is_defined("env", "spawn"));
+    }
+
+    /// The generated header the SDK compiles against, SPEC.md's ABI tables
+    /// and the imports the linker serves name the same `host_*` functions.
+    #[test]
+    fn header_spec_and_linker_agree() {
+        let root = sidecar_abi::repo_root();
+        let header = std::fs::read_to_string(root.join(sidecar_abi::HEADER_PATH)).unwrap();
+        let spec = std::fs::read_to_string(root.join("SPEC.md")).unwrap();
+        let mut in_header = BTreeSet::new();
+        for line in header.lines() {
+            for (mac, module) in [("HOST_PROC(", "host_proc"), ("HOST_NET(", "host_net")] {
+                if let Some(rest) = line.strip_prefix(mac) {
+                    let name = rest.trim_end_matches(')');
+                    if name != "name" {
+                        in_header.insert(format!("{module}.{name}"));
+                    }
+                }
+            }
+        }
+        let engine = Engine::default();
+        let mut linker = Linker::<GuestCtx>::new(&engine);
+        add_to_linker(&mut linker).unwrap();
+        let (served, problems) = served(&linker, &engine);
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+        let served_host: BTreeSet<String> = served
+            .into_iter()
+            .filter(|n| n.starts_with("host_"))
+            .collect();
+        assert_eq!(
+            in_header,
+            served_host,
+            "{} declares other host_* imports than the runtime serves; regenerate it \
+             (cargo run -p sidecar-abi --bin gen-header -- --write)",
+            sidecar_abi::HEADER_PATH
+        );
+        let spec_problems = sidecar_abi::spec::check(&spec);
+        assert!(
+            spec_problems.is_empty(),
+            "SPEC.md disagrees with the ABI the runtime serves:\n{}",
+            spec_problems.join("\n")
+        );
+    }
+}

@@ -1,6 +1,13 @@
-//! `host_proc`: processes, pipes and fd duplication (see SPEC.md).
+//! `host_proc`: processes, pipes, fd duplication, signals, timers and
+//! `ioctl` (see SPEC.md). The functions, their records and constants come
+//! from the `sidecar-abi` crate.
 
-use sidecar_kernel::kernel::ITIMER_REAL;
+// Import functions take the parameters the ABI gives them.
+#![allow(clippy::too_many_arguments)]
+
+use sidecar_abi::consts::{disposition, itimer, spawn_attr, spawn_op};
+use sidecar_abi::records::{self, FdPair, ITimerVal as AbiITimerVal};
+use sidecar_abi::{Module, ProcFn};
 use sidecar_kernel::signal::{Disposition, SigAction};
 use sidecar_kernel::syscall::{SpawnAction, SpawnAttr, SpawnRequest};
 use sidecar_kernel::timer::ITimerVal;
@@ -11,303 +18,319 @@ use wasmtime::{Caller, Linker};
 use super::{expect_ret, run, split};
 use crate::guest::{AbiResult, GuestCtx, GuestSpec};
 
-const P: &str = "host_proc";
-
-/// Every `host_proc` import, for load-time checking.
-pub const FUNCS: &[&str] = &[
-    "spawn",
-    "wait",
-    "kill",
-    "getpid",
-    "getppid",
-    "getpgid",
-    "setpgid",
-    "getsid",
-    "setsid",
-    "initial_cwd",
-    "pipe2",
-    "dup",
-    "dup3",
-    "fcntl",
-    "ioctl",
-    "sigaction",
-    "sigprocmask",
-    "sigpending",
-    "sigsuspend",
-    "pause",
-    "set_signal_trampoline",
-    "setitimer",
-    "getitimer",
-];
+const P: &str = Module::HostProc.name();
 
 type C<'a> = Caller<'a, GuestCtx>;
 
+/// Defines every `host_proc` function of the ABI crate.
 pub fn add(l: &mut Linker<GuestCtx>) -> wasmtime::Result<()> {
-    l.func_wrap(
-        P,
-        "spawn",
-        |mut c: C<'_>,
-         p: u32,
-         pl: u32,
-         av: u32,
-         avl: u32,
-         ev: u32,
-         evl: u32,
-         acts: u32,
-         nacts: u32,
-         attr: u32,
-         out: u32| {
-            run(&mut c, |c| {
-                spawn(c, [p, pl, av, avl, ev, evl, acts, nacts, attr, out])
-            })
-        },
-    )?;
-    l.func_wrap(P, "wait", |mut c: C<'_>, pid: i32, options: u32, status_out: u32, pid_out: u32| {
-        run(&mut c, |c| {
-            let (mut m, ctx) = split(c)?;
-            let (pid, status) =
-                expect_ret!(ctx.call(Syscall::Wait { pid, options })?, Ret::Waited { pid, status } => (pid, status));
-            if pid != 0 {
-                m.write_u32(status_out, status.0 as u32)?;
-            }
-            m.write_u32(pid_out, pid as u32)?;
-            Ok(())
-        })
-    })?;
-    l.func_wrap(P, "kill", |mut c: C<'_>, pid: i32, sig: i32| {
-        run(&mut c, |c| {
-            let (_, ctx) = split(c)?;
-            ctx.call(Syscall::Kill { pid, sig })?;
-            Ok(())
-        })
-    })?;
-    l.func_wrap(P, "getpid", |c: C<'_>| -> i32 { c.data().pid })?;
-    l.func_wrap(P, "getppid", |mut c: C<'_>| -> wasmtime::Result<i32> {
-        let mut ppid = 0;
-        run(&mut c, |c| {
-            let (_, ctx) = split(c)?;
-            ppid = expect_ret!(ctx.call(Syscall::GetPpid)?, Ret::Pid(p) => p);
-            Ok(())
-        })
-        .map(|_| ppid)
-    })?;
-    l.func_wrap(P, "getpgid", |mut c: C<'_>, pid: i32, out: u32| {
-        run(&mut c, |c| pid_query(c, Syscall::GetPgid { pid }, out))
-    })?;
-    l.func_wrap(P, "getsid", |mut c: C<'_>, pid: i32, out: u32| {
-        run(&mut c, |c| pid_query(c, Syscall::GetSid { pid }, out))
-    })?;
-    l.func_wrap(P, "setsid", |mut c: C<'_>, out: u32| {
-        run(&mut c, |c| pid_query(c, Syscall::SetSid, out))
-    })?;
-    l.func_wrap(P, "setpgid", |mut c: C<'_>, pid: i32, pgid: i32| {
-        run(&mut c, |c| {
-            let (_, ctx) = split(c)?;
-            ctx.call(Syscall::SetPgid { pid, pgid })?;
-            Ok(())
-        })
-    })?;
-    l.func_wrap(
-        P,
-        "initial_cwd",
-        |mut c: C<'_>, buf: u32, len: u32, out: u32| {
-            run(&mut c, |c| {
-                let (mut m, ctx) = split(c)?;
-                let cwd = expect_ret!(ctx.call(Syscall::InitialCwd)?, Ret::Text(t) => t);
-                m.write_u32(out, cwd.len() as u32)?;
-                if cwd.len() > len as usize {
-                    return Err(Errno::ERANGE.into());
-                }
-                m.copy_out(buf, cwd.as_bytes())?;
-                Ok(())
-            })
-        },
-    )?;
-    l.func_wrap(P, "pipe2", |mut c: C<'_>, out: u32, flags: u32| {
-        run(&mut c, |c| {
-            let (mut m, ctx) = split(c)?;
-            m.slice(out, 8)?;
-            let (r, w) = expect_ret!(ctx.call(Syscall::Pipe2 { flags })?, Ret::Fds(r, w) => (r, w));
-            m.write_u32(out, r as u32)?;
-            m.write_u32(out + 4, w as u32)?;
-            Ok(())
-        })
-    })?;
-    l.func_wrap(P, "dup", |mut c: C<'_>, fd: i32, out: u32| {
-        run(&mut c, |c| fd_query(c, Syscall::Dup { fd }, out))
-    })?;
-    l.func_wrap(P, "dup3", |mut c: C<'_>, old: i32, new: i32, flags: u32| {
-        run(&mut c, |c| {
-            let (_, ctx) = split(c)?;
-            ctx.call(Syscall::Dup3 { old, new, flags })?;
-            Ok(())
-        })
-    })?;
-    l.func_wrap(
-        P,
-        "fcntl",
-        |mut c: C<'_>, fd: i32, cmd: i32, arg: i32, out: u32| {
-            run(&mut c, |c| {
-                let (mut m, ctx) = split(c)?;
-                m.slice(out, 4)?;
-                let v = expect_ret!(ctx.call(Syscall::Fcntl { fd, cmd, arg })?, Ret::Int(v) => v);
-                m.write_u32(out, v as u32)?;
-                Ok(())
-            })
-        },
-    )?;
-    l.func_wrap(
-        P,
-        "ioctl",
-        |mut c: C<'_>, fd: i32, request: u32, arg: u32| {
-            run(&mut c, |c| {
-                let (mut m, ctx) = split(c)?;
-                // How many bytes `arg` points to, read before and written after.
-                let (in_len, out_len): (u32, u32) = match request {
-                    0x5401 => (0, 60),                       // TCGETS
-                    0x5402..=0x5404 => (60, 0),              // TCSETS, TCSETSW, TCSETSF
-                    0x5413 => (0, 8),                        // TIOCGWINSZ
-                    0x5414 => (8, 0),                        // TIOCSWINSZ
-                    0x5410 | 0x5421 | 0x4004_5431 => (4, 0), // TIOCSPGRP, FIONBIO, TIOCSPTLCK
-                    // TIOCGPGRP, FIONREAD, TIOCOUTQ, TIOCGSID, TIOCGPTN
-                    0x540F | 0x541B | 0x5411 | 0x5429 | 0x8004_5430 => (0, 4),
-                    _ => (0, 0),
-                };
-                let data = if in_len > 0 {
-                    m.copy_in(arg, in_len)?
-                } else {
-                    Vec::new()
-                };
-                if out_len > 0 {
-                    m.slice(arg, out_len)?;
-                }
-                let call = Syscall::Ioctl {
-                    fd,
-                    request,
-                    arg: arg as i32,
-                    data,
-                };
-                let out = expect_ret!(ctx.call(call)?, Ret::Ioctl { data, .. } => data);
-                if out_len > 0 {
-                    let n = out.len().min(out_len as usize);
-                    m.copy_out(arg, &out[..n])?;
-                }
-                Ok(())
-            })
-        },
-    )?;
-    l.func_wrap(
-        P,
-        "sigaction",
-        |mut c: C<'_>, sig: i32, disposition: u32, flags: u32, mask: u64| {
-            run(&mut c, |c| {
-                let (_, ctx) = split(c)?;
-                let disposition = match disposition {
-                    0 => Disposition::Default,
-                    1 => Disposition::Ignore,
-                    2 => Disposition::Catch,
-                    _ => return Err(Errno::EINVAL.into()),
-                };
-                let action = SigAction {
-                    disposition,
-                    flags,
-                    mask,
-                };
-                ctx.call(Syscall::SigAction { sig, action })?;
-                Ok(())
-            })
-        },
-    )?;
-    l.func_wrap(
-        P,
-        "sigprocmask",
-        |mut c: C<'_>, how: i32, set: u64, old_out: u32| {
-            run(&mut c, |c| {
-                let (mut m, ctx) = split(c)?;
-                if old_out != 0 {
-                    m.slice(old_out, 8)?;
-                }
-                let old =
-                    expect_ret!(ctx.call(Syscall::SigProcMask { how, set })?, Ret::SigSet(s) => s);
-                if old_out != 0 {
-                    m.write_u64(old_out, old)?;
-                }
-                Ok(())
-            })
-        },
-    )?;
-    l.func_wrap(P, "sigpending", |mut c: C<'_>, out: u32| {
-        run(&mut c, |c| {
-            let (mut m, ctx) = split(c)?;
-            m.slice(out, 8)?;
-            let set = expect_ret!(ctx.call(Syscall::SigPending)?, Ret::SigSet(s) => s);
-            m.write_u64(out, set)?;
-            Ok(())
-        })
-    })?;
-    // Local to the guest thread: where its signal handlers are entered.
-    l.func_wrap(
-        P,
-        "set_signal_trampoline",
-        |mut c: C<'_>, index: u32| -> i32 {
-            c.data_mut().trampoline = Some(index);
-            0
-        },
-    )?;
-    l.func_wrap(P, "sigsuspend", |mut c: C<'_>, mask: u64| {
-        run(&mut c, |c| {
-            let (_, ctx) = split(c)?;
-            ctx.call(Syscall::SigSuspend { mask: Some(mask) })?;
-            Ok(())
-        })
-    })?;
-    l.func_wrap(P, "pause", |mut c: C<'_>| {
-        run(&mut c, |c| {
-            let (_, ctx) = split(c)?;
-            ctx.call(Syscall::SigSuspend { mask: None })?;
-            Ok(())
-        })
-    })?;
-    l.func_wrap(
-        P,
-        "setitimer",
-        |mut c: C<'_>, which: i32, interval_us: i64, value_us: i64, old_out: u32| {
-            run(&mut c, |c| {
-                let micros = |us: i64| u64::try_from(us).map(Duration::from_micros);
-                let (Ok(interval), Ok(value)) = (micros(interval_us), micros(value_us)) else {
-                    return Err(Errno::EINVAL.into());
-                };
-                let new = ITimerVal { interval, value };
-                if which == ITIMER_REAL && old_out == 0 {
-                    // Nothing to return and nothing that can fail: the
-                    // guest need not wait for the service.
-                    let (_, ctx) = split(c)?;
-                    return ctx.post(Syscall::ITimer {
-                        which,
-                        new: Some(new),
-                    });
-                }
-                itimer(c, which, Some(new), old_out)
-            })
-        },
-    )?;
-    l.func_wrap(P, "getitimer", |mut c: C<'_>, which: i32, out: u32| {
-        run(&mut c, |c| itimer(c, which, None, out))
-    })?;
+    for &f in ProcFn::ALL {
+        define(l, f)?;
+    }
     Ok(())
 }
 
-/// Sets or reads an interval timer; the old setting goes to `out` (two
-/// u64 microsecond counts: interval, value) unless it is 0.
+/// Defines one function. The match is exhaustive: a function added to the
+/// ABI crate must be served here before the runtime compiles.
+fn define(l: &mut Linker<GuestCtx>, f: ProcFn) -> wasmtime::Result<()> {
+    let name = f.name();
+    match f {
+        ProcFn::Spawn => l.func_wrap(P, name, spawn),
+        ProcFn::Wait => l.func_wrap(P, name, wait),
+        ProcFn::Kill => l.func_wrap(P, name, kill),
+        ProcFn::GetPid => l.func_wrap(P, name, getpid),
+        ProcFn::GetPpid => l.func_wrap(P, name, getppid),
+        ProcFn::GetPgid => l.func_wrap(P, name, getpgid),
+        ProcFn::GetSid => l.func_wrap(P, name, getsid),
+        ProcFn::SetSid => l.func_wrap(P, name, setsid),
+        ProcFn::SetPgid => l.func_wrap(P, name, setpgid),
+        ProcFn::InitialCwd => l.func_wrap(P, name, initial_cwd),
+        ProcFn::Pipe2 => l.func_wrap(P, name, pipe2),
+        ProcFn::Dup => l.func_wrap(P, name, dup),
+        ProcFn::Dup3 => l.func_wrap(P, name, dup3),
+        ProcFn::Fcntl => l.func_wrap(P, name, fcntl),
+        ProcFn::Ioctl => l.func_wrap(P, name, ioctl),
+        ProcFn::SigAction => l.func_wrap(P, name, sigaction),
+        ProcFn::SigProcMask => l.func_wrap(P, name, sigprocmask),
+        ProcFn::SigPending => l.func_wrap(P, name, sigpending),
+        ProcFn::SetSignalTrampoline => l.func_wrap(P, name, set_signal_trampoline),
+        ProcFn::SigSuspend => l.func_wrap(P, name, sigsuspend),
+        ProcFn::Pause => l.func_wrap(P, name, pause),
+        ProcFn::SetITimer => l.func_wrap(P, name, setitimer),
+        ProcFn::GetITimer => l.func_wrap(P, name, getitimer),
+    }?;
+    Ok(())
+}
+
+fn spawn(
+    mut c: C<'_>,
+    p: u32,
+    pl: u32,
+    av: u32,
+    avl: u32,
+    ev: u32,
+    evl: u32,
+    acts: u32,
+    nacts: u32,
+    attr: u32,
+    out: u32,
+) -> wasmtime::Result<i32> {
+    run(&mut c, |c| {
+        spawn_budgeted(c, [p, pl, av, avl, ev, evl, acts, nacts, attr, out])
+    })
+}
+
+fn wait(
+    mut c: C<'_>,
+    pid: i32,
+    options: u32,
+    status_out: u32,
+    pid_out: u32,
+) -> wasmtime::Result<i32> {
+    run(&mut c, |c| {
+        let (mut m, ctx) = split(c)?;
+        let (pid, status) = expect_ret!(ctx.call(Syscall::Wait { pid, options })?, Ret::Waited { pid, status } => (pid, status));
+        if pid != 0 {
+            m.write_u32(status_out, status.0 as u32)?;
+        }
+        m.write_u32(pid_out, pid as u32)?;
+        Ok(())
+    })
+}
+
+fn kill(mut c: C<'_>, pid: i32, sig: i32) -> wasmtime::Result<i32> {
+    run(&mut c, |c| {
+        let (_, ctx) = split(c)?;
+        ctx.call(Syscall::Kill { pid, sig })?;
+        Ok(())
+    })
+}
+
+fn getpid(c: C<'_>) -> i32 {
+    c.data().pid
+}
+
+fn getppid(mut c: C<'_>) -> wasmtime::Result<i32> {
+    let mut ppid = 0;
+    run(&mut c, |c| {
+        let (_, ctx) = split(c)?;
+        ppid = expect_ret!(ctx.call(Syscall::GetPpid)?, Ret::Pid(p) => p);
+        Ok(())
+    })
+    .map(|_| ppid)
+}
+
+fn getpgid(mut c: C<'_>, pid: i32, out: u32) -> wasmtime::Result<i32> {
+    run(&mut c, |c| pid_query(c, Syscall::GetPgid { pid }, out))
+}
+
+fn getsid(mut c: C<'_>, pid: i32, out: u32) -> wasmtime::Result<i32> {
+    run(&mut c, |c| pid_query(c, Syscall::GetSid { pid }, out))
+}
+
+fn setsid(mut c: C<'_>, out: u32) -> wasmtime::Result<i32> {
+    run(&mut c, |c| pid_query(c, Syscall::SetSid, out))
+}
+
+fn setpgid(mut c: C<'_>, pid: i32, pgid: i32) -> wasmtime::Result<i32> {
+    run(&mut c, |c| {
+        let (_, ctx) = split(c)?;
+        ctx.call(Syscall::SetPgid { pid, pgid })?;
+        Ok(())
+    })
+}
+
+fn initial_cwd(mut c: C<'_>, buf: u32, len: u32, out: u32) -> wasmtime::Result<i32> {
+    run(&mut c, |c| {
+        let (mut m, ctx) = split(c)?;
+        let cwd = expect_ret!(ctx.call(Syscall::InitialCwd)?, Ret::Text(t) => t);
+        m.write_u32(out, cwd.len() as u32)?;
+        if cwd.len() > len as usize {
+            return Err(Errno::ERANGE.into());
+        }
+        m.copy_out(buf, cwd.as_bytes())?;
+        Ok(())
+    })
+}
+
+fn pipe2(mut c: C<'_>, out: u32, flags: u32) -> wasmtime::Result<i32> {
+    run(&mut c, |c| {
+        let (mut m, ctx) = split(c)?;
+        m.check_record::<FdPair>(out)?;
+        let (r, w) = expect_ret!(ctx.call(Syscall::Pipe2 { flags })?, Ret::Fds(r, w) => (r, w));
+        m.write_record(out, &FdPair { fds: [r, w] })?;
+        Ok(())
+    })
+}
+
+fn dup(mut c: C<'_>, fd: i32, out: u32) -> wasmtime::Result<i32> {
+    run(&mut c, |c| fd_query(c, Syscall::Dup { fd }, out))
+}
+
+fn dup3(mut c: C<'_>, old: i32, new: i32, flags: u32) -> wasmtime::Result<i32> {
+    run(&mut c, |c| {
+        let (_, ctx) = split(c)?;
+        ctx.call(Syscall::Dup3 { old, new, flags })?;
+        Ok(())
+    })
+}
+
+fn fcntl(mut c: C<'_>, fd: i32, cmd: i32, arg: i32, out: u32) -> wasmtime::Result<i32> {
+    run(&mut c, |c| {
+        let (mut m, ctx) = split(c)?;
+        m.slice(out, 4)?;
+        let v = expect_ret!(ctx.call(Syscall::Fcntl { fd, cmd, arg })?, Ret::Int(v) => v);
+        m.write_u32(out, v as u32)?;
+        Ok(())
+    })
+}
+
+fn ioctl(mut c: C<'_>, fd: i32, request: u32, arg: u32) -> wasmtime::Result<i32> {
+    run(&mut c, |c| {
+        let (mut m, ctx) = split(c)?;
+        // How many bytes `arg` points to, read before and written after:
+        // the ABI crate's ioctl table. Other requests reach the kernel with
+        // no data (and are ENOTTY there).
+        let (in_len, out_len) = sidecar_abi::ioctl::lookup(request)
+            .map_or((0, 0), |i| (i.arg.in_len(), i.arg.out_len()));
+        let data = if in_len > 0 {
+            m.copy_in(arg, in_len)?
+        } else {
+            Vec::new()
+        };
+        if out_len > 0 {
+            m.slice(arg, out_len)?;
+        }
+        let call = Syscall::Ioctl {
+            fd,
+            request,
+            arg: arg as i32,
+            data,
+        };
+        let out = expect_ret!(ctx.call(call)?, Ret::Ioctl { data, .. } => data);
+        if out_len > 0 {
+            let n = out.len().min(out_len as usize);
+            m.copy_out(arg, &out[..n])?;
+        }
+        Ok(())
+    })
+}
+
+fn sigaction(
+    mut c: C<'_>,
+    sig: i32,
+    disposition: u32,
+    flags: u32,
+    mask: u64,
+) -> wasmtime::Result<i32> {
+    run(&mut c, |c| {
+        let (_, ctx) = split(c)?;
+        let disposition = match disposition {
+            disposition::DEFAULT => Disposition::Default,
+            disposition::IGNORE => Disposition::Ignore,
+            disposition::CATCH => Disposition::Catch,
+            _ => return Err(Errno::EINVAL.into()),
+        };
+        let action = SigAction {
+            disposition,
+            flags,
+            mask,
+        };
+        ctx.call(Syscall::SigAction { sig, action })?;
+        Ok(())
+    })
+}
+
+fn sigprocmask(mut c: C<'_>, how: i32, set: u64, old_out: u32) -> wasmtime::Result<i32> {
+    run(&mut c, |c| {
+        let (mut m, ctx) = split(c)?;
+        if old_out != 0 {
+            m.slice(old_out, 8)?;
+        }
+        let old = expect_ret!(ctx.call(Syscall::SigProcMask { how, set })?, Ret::SigSet(s) => s);
+        if old_out != 0 {
+            m.write_u64(old_out, old)?;
+        }
+        Ok(())
+    })
+}
+
+fn sigpending(mut c: C<'_>, out: u32) -> wasmtime::Result<i32> {
+    run(&mut c, |c| {
+        let (mut m, ctx) = split(c)?;
+        m.slice(out, 8)?;
+        let set = expect_ret!(ctx.call(Syscall::SigPending)?, Ret::SigSet(s) => s);
+        m.write_u64(out, set)?;
+        Ok(())
+    })
+}
+
+// Local to the guest thread: where its signal handlers are entered.
+fn set_signal_trampoline(mut c: C<'_>, index: u32) -> i32 {
+    c.data_mut().trampoline = Some(index);
+    0
+}
+
+fn sigsuspend(mut c: C<'_>, mask: u64) -> wasmtime::Result<i32> {
+    run(&mut c, |c| {
+        let (_, ctx) = split(c)?;
+        ctx.call(Syscall::SigSuspend { mask: Some(mask) })?;
+        Ok(())
+    })
+}
+
+fn pause(mut c: C<'_>) -> wasmtime::Result<i32> {
+    run(&mut c, |c| {
+        let (_, ctx) = split(c)?;
+        ctx.call(Syscall::SigSuspend { mask: None })?;
+        Ok(())
+    })
+}
+
+fn setitimer(
+    mut c: C<'_>,
+    which: i32,
+    interval_us: i64,
+    value_us: i64,
+    old_out: u32,
+) -> wasmtime::Result<i32> {
+    run(&mut c, |c| {
+        let micros = |us: i64| u64::try_from(us).map(Duration::from_micros);
+        let (Ok(interval), Ok(value)) = (micros(interval_us), micros(value_us)) else {
+            return Err(Errno::EINVAL.into());
+        };
+        let new = ITimerVal { interval, value };
+        if which == itimer::ITIMER_REAL && old_out == 0 {
+            // Nothing to return and nothing that can fail: the
+            // guest need not wait for the service.
+            let (_, ctx) = split(c)?;
+            return ctx.post(Syscall::ITimer {
+                which,
+                new: Some(new),
+            });
+        }
+        itimer(c, which, Some(new), old_out)
+    })
+}
+
+fn getitimer(mut c: C<'_>, which: i32, out: u32) -> wasmtime::Result<i32> {
+    run(&mut c, |c| itimer(c, which, None, out))
+}
+
+/// Sets or reads an interval timer; the old setting goes to `out` (a
+/// `struct sidecar_itimerval`) unless it is 0.
 fn itimer(c: &mut C<'_>, which: i32, new: Option<ITimerVal>, out: u32) -> AbiResult<()> {
     let (mut m, ctx) = split(c)?;
     if out != 0 {
-        m.slice(out, 16)?;
+        m.check_record::<AbiITimerVal>(out)?;
     }
     let old = expect_ret!(ctx.call(Syscall::ITimer { which, new })?, Ret::ITimer(v) => v);
     if out != 0 {
-        m.write_u64(out, old.interval.as_micros() as u64)?;
-        m.write_u64(out + 8, old.value.as_micros() as u64)?;
+        let old = AbiITimerVal {
+            interval_us: old.interval.as_micros() as u64,
+            value_us: old.value.as_micros() as u64,
+        };
+        m.write_record(out, &old)?;
     }
     Ok(())
 }
@@ -328,7 +351,7 @@ fn fd_query(c: &mut C<'_>, call: Syscall, out: u32) -> AbiResult<()> {
     Ok(())
 }
 
-fn spawn(c: &mut C<'_>, a: [u32; 10]) -> AbiResult<()> {
+fn spawn_budgeted(c: &mut C<'_>, a: [u32; 10]) -> AbiResult<()> {
     // The child's fuel comes out of the parent's; a failed spawn returns it.
     let budget = crate::guest::take_fuel_share(c);
     let r = spawn_child(c, a, budget);
@@ -344,43 +367,40 @@ fn spawn_child(c: &mut C<'_>, a: [u32; 10], budget: crate::guest::Budget) -> Abi
     let path = m.string(p, pl)?;
     let args = m.string_list(av, avl)?;
     let env = m.string_list(ev, evl)?;
-    let raw = m.copy_in(acts, nacts.checked_mul(32).ok_or(Errno::EFAULT)?)?;
-    let mut actions = Vec::with_capacity(nacts as usize);
-    for r in raw.chunks_exact(32) {
-        let w = |i: usize| u32::from_le_bytes(r[i * 4..i * 4 + 4].try_into().unwrap());
-        actions.push(match w(0) {
-            1 => SpawnAction::Close(w(1) as i32),
-            2 => SpawnAction::Dup2 {
-                fd: w(1) as i32,
-                newfd: w(2) as i32,
+    let raw: Vec<records::SpawnAction> = m.read_records(acts, nacts)?;
+    let mut actions = Vec::with_capacity(raw.len());
+    for a in &raw {
+        actions.push(match a.op {
+            spawn_op::CLOSE => SpawnAction::Close(a.fd),
+            spawn_op::DUP2 => SpawnAction::Dup2 {
+                fd: a.fd,
+                newfd: a.newfd,
             },
-            3 => SpawnAction::Open {
-                newfd: w(2) as i32,
-                path: m.string(w(5), w(6))?,
-                oflag: w(3),
-                mode: w(4),
+            spawn_op::OPEN => SpawnAction::Open {
+                newfd: a.newfd,
+                path: m.string(a.path, a.path_len)?,
+                oflag: a.oflag,
+                mode: a.mode,
             },
-            4 => SpawnAction::Chdir(m.string(w(5), w(6))?),
+            spawn_op::CHDIR => SpawnAction::Chdir(m.string(a.path, a.path_len)?),
             _ => return Err(Errno::EINVAL.into()),
         });
     }
     let mut attr = SpawnAttr::default();
     if attr_ptr != 0 {
-        let r = m.copy_in(attr_ptr, 32)?;
-        let w = |i: usize| u32::from_le_bytes(r[i * 4..i * 4 + 4].try_into().unwrap());
-        let flags = w(0);
-        if flags & 1 != 0 {
-            attr.pgroup = Some(w(1) as i32);
+        let a: records::SpawnAttr = m.read_record(attr_ptr)?;
+        if a.flags & spawn_attr::SETPGROUP != 0 {
+            attr.pgroup = Some(a.pgroup);
         }
-        attr.setsid = flags & 2 != 0;
-        if w(3) != 0 {
-            attr.cwd = Some(m.string(w(2), w(3))?);
+        attr.setsid = a.flags & spawn_attr::SETSID != 0;
+        if a.cwd_len != 0 {
+            attr.cwd = Some(m.string(a.cwd, a.cwd_len)?);
         }
-        if flags & 4 != 0 {
-            attr.sigdefault = u64::from_le_bytes(r[16..24].try_into().unwrap());
+        if a.flags & spawn_attr::SETSIGDEF != 0 {
+            attr.sigdefault = a.sigdefault;
         }
-        if flags & 8 != 0 {
-            attr.sigmask = Some(u64::from_le_bytes(r[24..32].try_into().unwrap()));
+        if a.flags & spawn_attr::SETSIGMASK != 0 {
+            attr.sigmask = Some(a.sigmask);
         }
     }
     m.slice(out, 4)?;

@@ -1,8 +1,13 @@
 //! `wasi_snapshot_preview1` on the sidecar kernel.
 
+// Import functions take the parameters the ABI gives them.
+#![allow(clippy::too_many_arguments)]
+
 use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use sidecar_abi::consts::fdflags::NOCTTY;
+use sidecar_abi::{Module, Signal, WasiFn};
 use sidecar_kernel::file::{status, DirEntry, FileType, SetTime, Stat, Whence};
 use sidecar_kernel::syscall::{PollEventKind, PollKind, PollSub};
 use sidecar_kernel::vfs::OpenFlags;
@@ -13,57 +18,7 @@ use super::mem::iov_total;
 use super::{expect_ret, run, split};
 use crate::guest::{AbiResult, Fault, GuestCtx, GuestExit};
 
-const W: &str = "wasi_snapshot_preview1";
-
-/// All 46 functions of preview 1.
-pub const FUNCS: &[&str] = &[
-    "args_get",
-    "args_sizes_get",
-    "environ_get",
-    "environ_sizes_get",
-    "clock_res_get",
-    "clock_time_get",
-    "fd_advise",
-    "fd_allocate",
-    "fd_close",
-    "fd_datasync",
-    "fd_fdstat_get",
-    "fd_fdstat_set_flags",
-    "fd_fdstat_set_rights",
-    "fd_filestat_get",
-    "fd_filestat_set_size",
-    "fd_filestat_set_times",
-    "fd_pread",
-    "fd_prestat_get",
-    "fd_prestat_dir_name",
-    "fd_pwrite",
-    "fd_read",
-    "fd_readdir",
-    "fd_renumber",
-    "fd_seek",
-    "fd_sync",
-    "fd_tell",
-    "fd_write",
-    "path_create_directory",
-    "path_filestat_get",
-    "path_filestat_set_times",
-    "path_link",
-    "path_open",
-    "path_readlink",
-    "path_remove_directory",
-    "path_rename",
-    "path_symlink",
-    "path_unlink_file",
-    "poll_oneoff",
-    "proc_exit",
-    "proc_raise",
-    "sched_yield",
-    "random_get",
-    "sock_accept",
-    "sock_recv",
-    "sock_send",
-    "sock_shutdown",
-];
+const W: &str = Module::Wasi.name();
 
 /// Largest single read handed to the kernel; longer reads return short, as
 /// POSIX allows.
@@ -191,637 +146,698 @@ fn clock_deadline(id: u32, timeout: u64, abstime: bool) -> AbiResult<Instant> {
     }
 }
 
-/// WASI signal numbers skip Linux's SIGSTKFLT (16).
-fn wasi_signal_to_linux(sig: u8) -> i32 {
-    match sig {
-        0..=15 => i32::from(sig),
-        s => i32::from(s) + 1,
-    }
-}
-
 type C<'a> = Caller<'a, GuestCtx>;
 
+/// Defines every `wasi_snapshot_preview1` function of the ABI crate.
 pub fn add(l: &mut Linker<GuestCtx>) -> wasmtime::Result<()> {
-    l.func_wrap(W, "args_sizes_get", |mut c: C<'_>, argc: u32, size: u32| {
-        run(&mut c, |c| {
-            let (mut m, ctx) = split(c)?;
-            let total: usize = ctx.spec.args.iter().map(|a| a.len() + 1).sum();
-            m.write_u32(argc, ctx.spec.args.len() as u32)?;
-            m.write_u32(size, total as u32)?;
-            Ok(())
-        })
-    })?;
-    l.func_wrap(W, "args_get", |mut c: C<'_>, argv: u32, buf: u32| {
-        run(&mut c, |c| {
-            let (mut m, ctx) = split(c)?;
-            write_strings(&mut m, &ctx.spec.args, argv, buf)
-        })
-    })?;
-    l.func_wrap(
-        W,
-        "environ_sizes_get",
-        |mut c: C<'_>, count: u32, size: u32| {
-            run(&mut c, |c| {
-                let (mut m, ctx) = split(c)?;
-                let total: usize = ctx.spec.env.iter().map(|a| a.len() + 1).sum();
-                m.write_u32(count, ctx.spec.env.len() as u32)?;
-                m.write_u32(size, total as u32)?;
-                Ok(())
-            })
-        },
-    )?;
-    l.func_wrap(W, "environ_get", |mut c: C<'_>, env: u32, buf: u32| {
-        run(&mut c, |c| {
-            let (mut m, ctx) = split(c)?;
-            write_strings(&mut m, &ctx.spec.env, env, buf)
-        })
-    })?;
-    l.func_wrap(W, "clock_res_get", |mut c: C<'_>, id: u32, out: u32| {
-        run(&mut c, |c| {
-            let (mut m, _) = split(c)?;
-            if id > 3 {
-                return Err(Errno::EINVAL.into());
-            }
-            m.write_u64(out, 1)?;
-            Ok(())
-        })
-    })?;
-    l.func_wrap(
-        W,
-        "clock_time_get",
-        |mut c: C<'_>, id: u32, _precision: u64, out: u32| {
-            run(&mut c, |c| {
-                let (mut m, ctx) = split(c)?;
-                let now = clock_now(ctx, id)?;
-                m.write_u64(out, now)?;
-                Ok(())
-            })
-        },
-    )?;
-    l.func_wrap(
-        W,
-        "fd_advise",
-        |mut c: C<'_>, fd: i32, _off: u64, _len: u64, advice: u32| {
-            run(&mut c, |c| {
-                if advice > 5 {
-                    return Err(Errno::EINVAL.into());
-                }
-                let (_, ctx) = split(c)?;
-                ctx.call(Syscall::Advise { fd })?;
-                Ok(())
-            })
-        },
-    )?;
-    l.func_wrap(
-        W,
-        "fd_allocate",
-        |mut c: C<'_>, fd: i32, offset: u64, len: u64| {
-            run(&mut c, |c| {
-                let (_, ctx) = split(c)?;
-                ctx.call(Syscall::Allocate { fd, offset, len })?;
-                Ok(())
-            })
-        },
-    )?;
-    l.func_wrap(W, "fd_close", |mut c: C<'_>, fd: i32| {
-        run(&mut c, |c| {
-            let (_, ctx) = split(c)?;
-            ctx.call(Syscall::Close { fd })?;
-            Ok(())
-        })
-    })?;
-    for name in ["fd_datasync", "fd_sync"] {
-        l.func_wrap(W, name, |mut c: C<'_>, fd: i32| {
-            run(&mut c, |c| {
-                let (_, ctx) = split(c)?;
-                ctx.call(Syscall::Sync { fd })?;
-                Ok(())
-            })
-        })?;
+    for &f in WasiFn::ALL {
+        define(l, f)?;
     }
-    l.func_wrap(W, "fd_fdstat_get", |mut c: C<'_>, fd: i32, out: u32| {
-        run(&mut c, |c| {
-            let (mut m, ctx) = split(c)?;
-            let (ft, st, tty) = expect_ret!(ctx.call(Syscall::FdStat { fd })?,
+    Ok(())
+}
+
+/// Defines one function. The match is exhaustive: a function added to the
+/// ABI crate must be served here before the runtime compiles.
+fn define(l: &mut Linker<GuestCtx>, f: WasiFn) -> wasmtime::Result<()> {
+    let name = f.name();
+    match f {
+        WasiFn::ArgsSizesGet => l.func_wrap(W, name, args_sizes_get),
+        WasiFn::ArgsGet => l.func_wrap(W, name, args_get),
+        WasiFn::EnvironSizesGet => l.func_wrap(W, name, environ_sizes_get),
+        WasiFn::EnvironGet => l.func_wrap(W, name, environ_get),
+        WasiFn::ClockResGet => l.func_wrap(W, name, clock_res_get),
+        WasiFn::ClockTimeGet => l.func_wrap(W, name, clock_time_get),
+        WasiFn::FdAdvise => l.func_wrap(W, name, fd_advise),
+        WasiFn::FdAllocate => l.func_wrap(W, name, fd_allocate),
+        WasiFn::FdClose => l.func_wrap(W, name, fd_close),
+        WasiFn::FdDatasync | WasiFn::FdSync => l.func_wrap(W, name, fd_sync),
+        WasiFn::FdFdstatGet => l.func_wrap(W, name, fd_fdstat_get),
+        WasiFn::FdFdstatSetFlags => l.func_wrap(W, name, fd_fdstat_set_flags),
+        WasiFn::FdFdstatSetRights => l.func_wrap(W, name, fd_fdstat_set_rights),
+        WasiFn::FdFilestatGet => l.func_wrap(W, name, fd_filestat_get),
+        WasiFn::FdFilestatSetSize => l.func_wrap(W, name, fd_filestat_set_size),
+        WasiFn::FdFilestatSetTimes => l.func_wrap(W, name, fd_filestat_set_times),
+        WasiFn::FdPread => l.func_wrap(W, name, fd_pread),
+        WasiFn::FdPrestatGet => l.func_wrap(W, name, fd_prestat_get),
+        WasiFn::FdPrestatDirName => l.func_wrap(W, name, fd_prestat_dir_name),
+        WasiFn::FdPwrite => l.func_wrap(W, name, fd_pwrite),
+        WasiFn::FdRead => l.func_wrap(W, name, fd_read),
+        WasiFn::FdReaddir => l.func_wrap(W, name, fd_readdir),
+        WasiFn::FdRenumber => l.func_wrap(W, name, fd_renumber),
+        WasiFn::FdSeek => l.func_wrap(W, name, fd_seek),
+        WasiFn::FdTell => l.func_wrap(W, name, fd_tell),
+        WasiFn::FdWrite => l.func_wrap(W, name, fd_write),
+        WasiFn::PathCreateDirectory => l.func_wrap(W, name, path_create_directory),
+        WasiFn::PathFilestatGet => l.func_wrap(W, name, path_filestat_get),
+        WasiFn::PathFilestatSetTimes => l.func_wrap(W, name, path_filestat_set_times),
+        WasiFn::PathLink => l.func_wrap(W, name, path_link),
+        WasiFn::PathOpen => l.func_wrap(W, name, path_open),
+        WasiFn::PathReadlink => l.func_wrap(W, name, path_readlink),
+        WasiFn::PathRemoveDirectory => l.func_wrap(W, name, path_remove_directory),
+        WasiFn::PathRename => l.func_wrap(W, name, path_rename),
+        WasiFn::PathSymlink => l.func_wrap(W, name, path_symlink),
+        WasiFn::PathUnlinkFile => l.func_wrap(W, name, path_unlink_file),
+        WasiFn::PollOneoff => l.func_wrap(W, name, poll_oneoff),
+        WasiFn::ProcExit => l.func_wrap(W, name, proc_exit),
+        WasiFn::ProcRaise => l.func_wrap(W, name, proc_raise),
+        WasiFn::SchedYield => l.func_wrap(W, name, sched_yield),
+        WasiFn::RandomGet => l.func_wrap(W, name, random_get),
+        WasiFn::SockAccept => l.func_wrap(W, name, sock_accept),
+        WasiFn::SockRecv => l.func_wrap(W, name, sock_recv),
+        WasiFn::SockSend => l.func_wrap(W, name, sock_send),
+        WasiFn::SockShutdown => l.func_wrap(W, name, sock_shutdown),
+    }?;
+    Ok(())
+}
+
+fn args_sizes_get(mut c: C<'_>, argc: u32, size: u32) -> wasmtime::Result<i32> {
+    run(&mut c, |c| {
+        let (mut m, ctx) = split(c)?;
+        let total: usize = ctx.spec.args.iter().map(|a| a.len() + 1).sum();
+        m.write_u32(argc, ctx.spec.args.len() as u32)?;
+        m.write_u32(size, total as u32)?;
+        Ok(())
+    })
+}
+
+fn args_get(mut c: C<'_>, argv: u32, buf: u32) -> wasmtime::Result<i32> {
+    run(&mut c, |c| {
+        let (mut m, ctx) = split(c)?;
+        write_strings(&mut m, &ctx.spec.args, argv, buf)
+    })
+}
+
+fn environ_sizes_get(mut c: C<'_>, count: u32, size: u32) -> wasmtime::Result<i32> {
+    run(&mut c, |c| {
+        let (mut m, ctx) = split(c)?;
+        let total: usize = ctx.spec.env.iter().map(|a| a.len() + 1).sum();
+        m.write_u32(count, ctx.spec.env.len() as u32)?;
+        m.write_u32(size, total as u32)?;
+        Ok(())
+    })
+}
+
+fn environ_get(mut c: C<'_>, env: u32, buf: u32) -> wasmtime::Result<i32> {
+    run(&mut c, |c| {
+        let (mut m, ctx) = split(c)?;
+        write_strings(&mut m, &ctx.spec.env, env, buf)
+    })
+}
+
+fn clock_res_get(mut c: C<'_>, id: u32, out: u32) -> wasmtime::Result<i32> {
+    run(&mut c, |c| {
+        let (mut m, _) = split(c)?;
+        if id > 3 {
+            return Err(Errno::EINVAL.into());
+        }
+        m.write_u64(out, 1)?;
+        Ok(())
+    })
+}
+
+fn clock_time_get(mut c: C<'_>, id: u32, _precision: u64, out: u32) -> wasmtime::Result<i32> {
+    run(&mut c, |c| {
+        let (mut m, ctx) = split(c)?;
+        let now = clock_now(ctx, id)?;
+        m.write_u64(out, now)?;
+        Ok(())
+    })
+}
+
+fn fd_advise(mut c: C<'_>, fd: i32, _off: u64, _len: u64, advice: u32) -> wasmtime::Result<i32> {
+    run(&mut c, |c| {
+        if advice > 5 {
+            return Err(Errno::EINVAL.into());
+        }
+        let (_, ctx) = split(c)?;
+        ctx.call(Syscall::Advise { fd })?;
+        Ok(())
+    })
+}
+
+fn fd_allocate(mut c: C<'_>, fd: i32, offset: u64, len: u64) -> wasmtime::Result<i32> {
+    run(&mut c, |c| {
+        let (_, ctx) = split(c)?;
+        ctx.call(Syscall::Allocate { fd, offset, len })?;
+        Ok(())
+    })
+}
+
+fn fd_close(mut c: C<'_>, fd: i32) -> wasmtime::Result<i32> {
+    run(&mut c, |c| {
+        let (_, ctx) = split(c)?;
+        ctx.call(Syscall::Close { fd })?;
+        Ok(())
+    })
+}
+
+fn fd_sync(mut c: C<'_>, fd: i32) -> wasmtime::Result<i32> {
+    run(&mut c, |c| {
+        let (_, ctx) = split(c)?;
+        ctx.call(Syscall::Sync { fd })?;
+        Ok(())
+    })
+}
+
+fn fd_fdstat_get(mut c: C<'_>, fd: i32, out: u32) -> wasmtime::Result<i32> {
+    run(&mut c, |c| {
+        let (mut m, ctx) = split(c)?;
+        let (ft, st, tty) = expect_ret!(ctx.call(Syscall::FdStat { fd })?,
                 Ret::FdStat { file_type, status, tty } => (file_type, status, tty));
-            let mut base = rights::ALL;
-            // wasi-libc's isatty(): a character device that cannot seek.
-            if tty {
-                base &= !(rights::FD_SEEK | rights::FD_TELL);
+        let mut base = rights::ALL;
+        // wasi-libc's isatty(): a character device that cannot seek.
+        if tty {
+            base &= !(rights::FD_SEEK | rights::FD_TELL);
+        }
+        if ft != FileType::Directory {
+            if st & status::READ == 0 {
+                base &= !(rights::FD_READ | rights::FD_READDIR);
             }
-            if ft != FileType::Directory {
-                if st & status::READ == 0 {
-                    base &= !(rights::FD_READ | rights::FD_READDIR);
-                }
-                if st & status::WRITE == 0 {
-                    base &= !rights::FD_WRITE;
-                }
+            if st & status::WRITE == 0 {
+                base &= !rights::FD_WRITE;
             }
-            let mut b = [0u8; 24];
-            b[0] = filetype(ft);
-            b[2..4].copy_from_slice(&fdflags_from_status(st).to_le_bytes());
-            b[8..16].copy_from_slice(&base.to_le_bytes());
-            b[16..24].copy_from_slice(&rights::ALL.to_le_bytes());
-            m.copy_out(out, &b)?;
-            Ok(())
-        })
-    })?;
-    l.func_wrap(
-        W,
-        "fd_fdstat_set_flags",
-        |mut c: C<'_>, fd: i32, flags: u32| {
-            run(&mut c, |c| {
-                let (_, ctx) = split(c)?;
-                let status = status_from_fdflags(flags as u16);
-                ctx.call(Syscall::FdSetStatus { fd, status })?;
-                Ok(())
-            })
-        },
-    )?;
-    // Rights only ever shrink and the kernel does not enforce them: accept.
-    l.func_wrap(
-        W,
-        "fd_fdstat_set_rights",
-        |mut c: C<'_>, fd: i32, _b: u64, _i: u64| {
-            run(&mut c, |c| {
-                let (_, ctx) = split(c)?;
-                ctx.call(Syscall::FdStat { fd })?;
-                Ok(())
-            })
-        },
-    )?;
-    l.func_wrap(W, "fd_filestat_get", |mut c: C<'_>, fd: i32, out: u32| {
-        run(&mut c, |c| {
-            let (mut m, ctx) = split(c)?;
-            let st = expect_ret!(ctx.call(Syscall::FileStat { fd })?, Ret::Stat(s) => s);
-            write_filestat(&mut m, out, &st)
-        })
-    })?;
-    l.func_wrap(
-        W,
-        "fd_filestat_set_size",
-        |mut c: C<'_>, fd: i32, size: u64| {
-            run(&mut c, |c| {
-                let (_, ctx) = split(c)?;
-                ctx.call(Syscall::SetSize { fd, size })?;
-                Ok(())
-            })
-        },
-    )?;
-    l.func_wrap(
-        W,
-        "fd_filestat_set_times",
-        |mut c: C<'_>, fd: i32, atim: u64, mtim: u64, fst: u32| {
-            run(&mut c, |c| {
-                let (_, ctx) = split(c)?;
-                let (atime, mtime) = set_times(atim, mtim, fst as u16)?;
-                ctx.call(Syscall::SetTimes { fd, atime, mtime })?;
-                Ok(())
-            })
-        },
-    )?;
-    l.func_wrap(
-        W,
-        "fd_pread",
-        |mut c: C<'_>, fd: i32, iovs: u32, n: u32, offset: u64, out: u32| {
-            run(&mut c, |c| {
-                let (mut m, ctx) = split(c)?;
-                m.slice(out, 4)?;
-                let iovs = m.iovecs(iovs, n)?;
-                let len = iov_total(&iovs).min(MAX_IO);
-                let data =
-                    expect_ret!(ctx.call(Syscall::Pread { fd, len, offset })?, Ret::Bytes(b) => b);
-                let n = m.scatter(&iovs, &data)?;
-                m.write_u32(out, n as u32)?;
-                Ok(())
-            })
-        },
-    )?;
-    l.func_wrap(W, "fd_prestat_get", |mut c: C<'_>, fd: i32, out: u32| {
-        run(&mut c, |c| {
-            let (mut m, ctx) = split(c)?;
-            let name = expect_ret!(ctx.call(Syscall::Prestat { fd })?, Ret::Prestat(n) => n);
-            m.write_u32(out, 0)?;
-            m.write_u32(out + 4, name.len() as u32)?;
-            Ok(())
-        })
-    })?;
-    l.func_wrap(
-        W,
-        "fd_prestat_dir_name",
-        |mut c: C<'_>, fd: i32, buf: u32, len: u32| {
-            run(&mut c, |c| {
-                let (mut m, ctx) = split(c)?;
-                let name = expect_ret!(ctx.call(Syscall::Prestat { fd })?, Ret::Prestat(n) => n);
-                if (len as usize) < name.len() {
-                    return Err(Errno::ENAMETOOLONG.into());
+        }
+        let mut b = [0u8; 24];
+        b[0] = filetype(ft);
+        b[2..4].copy_from_slice(&fdflags_from_status(st).to_le_bytes());
+        b[8..16].copy_from_slice(&base.to_le_bytes());
+        b[16..24].copy_from_slice(&rights::ALL.to_le_bytes());
+        m.copy_out(out, &b)?;
+        Ok(())
+    })
+}
+
+fn fd_fdstat_set_flags(mut c: C<'_>, fd: i32, flags: u32) -> wasmtime::Result<i32> {
+    run(&mut c, |c| {
+        let (_, ctx) = split(c)?;
+        let status = status_from_fdflags(flags as u16);
+        ctx.call(Syscall::FdSetStatus { fd, status })?;
+        Ok(())
+    })
+}
+
+// Rights only ever shrink and the kernel does not enforce them: accept.
+fn fd_fdstat_set_rights(mut c: C<'_>, fd: i32, _b: u64, _i: u64) -> wasmtime::Result<i32> {
+    run(&mut c, |c| {
+        let (_, ctx) = split(c)?;
+        ctx.call(Syscall::FdStat { fd })?;
+        Ok(())
+    })
+}
+
+fn fd_filestat_get(mut c: C<'_>, fd: i32, out: u32) -> wasmtime::Result<i32> {
+    run(&mut c, |c| {
+        let (mut m, ctx) = split(c)?;
+        let st = expect_ret!(ctx.call(Syscall::FileStat { fd })?, Ret::Stat(s) => s);
+        write_filestat(&mut m, out, &st)
+    })
+}
+
+fn fd_filestat_set_size(mut c: C<'_>, fd: i32, size: u64) -> wasmtime::Result<i32> {
+    run(&mut c, |c| {
+        let (_, ctx) = split(c)?;
+        ctx.call(Syscall::SetSize { fd, size })?;
+        Ok(())
+    })
+}
+
+fn fd_filestat_set_times(
+    mut c: C<'_>,
+    fd: i32,
+    atim: u64,
+    mtim: u64,
+    fst: u32,
+) -> wasmtime::Result<i32> {
+    run(&mut c, |c| {
+        let (_, ctx) = split(c)?;
+        let (atime, mtime) = set_times(atim, mtim, fst as u16)?;
+        ctx.call(Syscall::SetTimes { fd, atime, mtime })?;
+        Ok(())
+    })
+}
+
+fn fd_pread(
+    mut c: C<'_>,
+    fd: i32,
+    iovs: u32,
+    n: u32,
+    offset: u64,
+    out: u32,
+) -> wasmtime::Result<i32> {
+    run(&mut c, |c| {
+        let (mut m, ctx) = split(c)?;
+        m.slice(out, 4)?;
+        let iovs = m.iovecs(iovs, n)?;
+        let len = iov_total(&iovs).min(MAX_IO);
+        let data = expect_ret!(ctx.call(Syscall::Pread { fd, len, offset })?, Ret::Bytes(b) => b);
+        let n = m.scatter(&iovs, &data)?;
+        m.write_u32(out, n as u32)?;
+        Ok(())
+    })
+}
+
+fn fd_prestat_get(mut c: C<'_>, fd: i32, out: u32) -> wasmtime::Result<i32> {
+    run(&mut c, |c| {
+        let (mut m, ctx) = split(c)?;
+        let name = expect_ret!(ctx.call(Syscall::Prestat { fd })?, Ret::Prestat(n) => n);
+        m.write_u32(out, 0)?;
+        m.write_u32(out + 4, name.len() as u32)?;
+        Ok(())
+    })
+}
+
+fn fd_prestat_dir_name(mut c: C<'_>, fd: i32, buf: u32, len: u32) -> wasmtime::Result<i32> {
+    run(&mut c, |c| {
+        let (mut m, ctx) = split(c)?;
+        let name = expect_ret!(ctx.call(Syscall::Prestat { fd })?, Ret::Prestat(n) => n);
+        if (len as usize) < name.len() {
+            return Err(Errno::ENAMETOOLONG.into());
+        }
+        m.copy_out(buf, name.as_bytes())?;
+        Ok(())
+    })
+}
+
+fn fd_pwrite(
+    mut c: C<'_>,
+    fd: i32,
+    iovs: u32,
+    n: u32,
+    offset: u64,
+    out: u32,
+) -> wasmtime::Result<i32> {
+    run(&mut c, |c| {
+        let (mut m, ctx) = split(c)?;
+        m.slice(out, 4)?;
+        let iovs = m.iovecs(iovs, n)?;
+        let data = m.gather(&iovs)?;
+        let n = expect_ret!(ctx.call(Syscall::Pwrite { fd, data, offset })?, Ret::Size(n) => n);
+        m.write_u32(out, n as u32)?;
+        Ok(())
+    })
+}
+
+fn fd_read(mut c: C<'_>, fd: i32, iovs: u32, n: u32, out: u32) -> wasmtime::Result<i32> {
+    run(&mut c, |c| {
+        let (mut m, ctx) = split(c)?;
+        m.slice(out, 4)?;
+        let iovs = m.iovecs(iovs, n)?;
+        let len = iov_total(&iovs).min(MAX_IO);
+        let data = expect_ret!(ctx.call(Syscall::Read { fd, len, timer: None, parked: false })?, Ret::Bytes(b) => b);
+        let n = m.scatter(&iovs, &data)?;
+        m.write_u32(out, n as u32)?;
+        Ok(())
+    })
+}
+
+fn fd_readdir(
+    mut c: C<'_>,
+    fd: i32,
+    buf: u32,
+    len: u32,
+    cookie: u64,
+    out: u32,
+) -> wasmtime::Result<i32> {
+    run(&mut c, |c| {
+        let (mut m, ctx) = split(c)?;
+        m.slice(out, 4)?;
+        m.slice(buf, len)?;
+        let entries = expect_ret!(ctx.call(Syscall::Readdir { fd, cookie })?, Ret::Entries(e) => e);
+        let packed = pack_dirents(&entries, cookie, len as usize);
+        m.copy_out(buf, &packed)?;
+        m.write_u32(out, packed.len() as u32)?;
+        Ok(())
+    })
+}
+
+fn fd_renumber(mut c: C<'_>, from: i32, to: i32) -> wasmtime::Result<i32> {
+    run(&mut c, |c| {
+        let (_, ctx) = split(c)?;
+        ctx.call(Syscall::Renumber { from, to })?;
+        Ok(())
+    })
+}
+
+fn fd_seek(mut c: C<'_>, fd: i32, offset: i64, whence: u32, out: u32) -> wasmtime::Result<i32> {
+    run(&mut c, |c| {
+        let (mut m, ctx) = split(c)?;
+        let whence = match whence {
+            0 => Whence::Set,
+            1 => Whence::Cur,
+            2 => Whence::End,
+            _ => return Err(Errno::EINVAL.into()),
+        };
+        let pos = expect_ret!(ctx.call(Syscall::Seek { fd, offset, whence })?, Ret::Offset(o) => o);
+        m.write_u64(out, pos)?;
+        Ok(())
+    })
+}
+
+fn fd_tell(mut c: C<'_>, fd: i32, out: u32) -> wasmtime::Result<i32> {
+    run(&mut c, |c| {
+        let (mut m, ctx) = split(c)?;
+        let call = Syscall::Seek {
+            fd,
+            offset: 0,
+            whence: Whence::Cur,
+        };
+        let pos = expect_ret!(ctx.call(call)?, Ret::Offset(o) => o);
+        m.write_u64(out, pos)?;
+        Ok(())
+    })
+}
+
+fn fd_write(mut c: C<'_>, fd: i32, iovs: u32, n: u32, out: u32) -> wasmtime::Result<i32> {
+    run(&mut c, |c| {
+        let (mut m, ctx) = split(c)?;
+        m.slice(out, 4)?;
+        let iovs = m.iovecs(iovs, n)?;
+        let data = m.gather(&iovs)?;
+        let n = expect_ret!(ctx.call(Syscall::Write { fd, data, done: 0 })?, Ret::Size(n) => n);
+        m.write_u32(out, n as u32)?;
+        Ok(())
+    })
+}
+
+fn path_create_directory(mut c: C<'_>, dirfd: i32, p: u32, pl: u32) -> wasmtime::Result<i32> {
+    run(&mut c, |c| {
+        let (m, ctx) = split(c)?;
+        let path = m.string(p, pl)?;
+        ctx.call(Syscall::PathMkdir { dirfd, path })?;
+        Ok(())
+    })
+}
+
+fn path_filestat_get(
+    mut c: C<'_>,
+    dirfd: i32,
+    flags: u32,
+    p: u32,
+    pl: u32,
+    out: u32,
+) -> wasmtime::Result<i32> {
+    run(&mut c, |c| {
+        let (mut m, ctx) = split(c)?;
+        let path = m.string(p, pl)?;
+        let call = Syscall::PathStat {
+            dirfd,
+            path,
+            follow: flags & 1 != 0,
+        };
+        let st = expect_ret!(ctx.call(call)?, Ret::Stat(s) => s);
+        write_filestat(&mut m, out, &st)
+    })
+}
+
+fn path_filestat_set_times(
+    mut c: C<'_>,
+    dirfd: i32,
+    flags: u32,
+    p: u32,
+    pl: u32,
+    atim: u64,
+    mtim: u64,
+    fst: u32,
+) -> wasmtime::Result<i32> {
+    run(&mut c, |c| {
+        let (m, ctx) = split(c)?;
+        let path = m.string(p, pl)?;
+        let (atime, mtime) = set_times(atim, mtim, fst as u16)?;
+        let follow = flags & 1 != 0;
+        ctx.call(Syscall::PathSetTimes {
+            dirfd,
+            path,
+            follow,
+            atime,
+            mtime,
+        })?;
+        Ok(())
+    })
+}
+
+fn path_link(
+    mut c: C<'_>,
+    dirfd: i32,
+    flags: u32,
+    p: u32,
+    pl: u32,
+    new_dirfd: i32,
+    np: u32,
+    npl: u32,
+) -> wasmtime::Result<i32> {
+    run(&mut c, |c| {
+        let (m, ctx) = split(c)?;
+        let path = m.string(p, pl)?;
+        let new_path = m.string(np, npl)?;
+        let follow = flags & 1 != 0;
+        ctx.call(Syscall::PathLink {
+            dirfd,
+            path,
+            follow,
+            new_dirfd,
+            new_path,
+        })?;
+        Ok(())
+    })
+}
+
+fn path_open(
+    mut c: C<'_>,
+    dirfd: i32,
+    lookup: u32,
+    p: u32,
+    pl: u32,
+    oflags: u32,
+    base: u64,
+    _inh: u64,
+    fdf: u32,
+    out: u32,
+) -> wasmtime::Result<i32> {
+    run(&mut c, |c| {
+        let (mut m, ctx) = split(c)?;
+        m.slice(out, 4)?;
+        let path = m.string(p, pl)?;
+        let flags = OpenFlags {
+            read: base & (rights::FD_READ | rights::FD_READDIR) != 0,
+            write: base & rights::FD_WRITE != 0,
+            create: oflags & 1 != 0,
+            directory: oflags & 2 != 0,
+            excl: oflags & 4 != 0,
+            truncate: oflags & 8 != 0,
+            append: fdf as u16 & fdflags::APPEND != 0,
+            nofollow: lookup & 1 == 0,
+        };
+        let status = status_from_fdflags(fdf as u16);
+        // The SDK's O_NOCTTY rides in a bit WASI leaves unused.
+        let noctty = fdf as u16 & NOCTTY != 0;
+        let call = Syscall::PathOpen {
+            dirfd,
+            path,
+            flags,
+            status,
+            cloexec: false,
+            noctty,
+        };
+        let fd = expect_ret!(ctx.call(call)?, Ret::Fd(fd) => fd);
+        m.write_u32(out, fd as u32)?;
+        Ok(())
+    })
+}
+
+fn path_readlink(
+    mut c: C<'_>,
+    dirfd: i32,
+    p: u32,
+    pl: u32,
+    buf: u32,
+    len: u32,
+    out: u32,
+) -> wasmtime::Result<i32> {
+    run(&mut c, |c| {
+        let (mut m, ctx) = split(c)?;
+        let path = m.string(p, pl)?;
+        let target =
+            expect_ret!(ctx.call(Syscall::PathReadlink { dirfd, path })?, Ret::Text(t) => t);
+        let n = target.len().min(len as usize);
+        m.copy_out(buf, &target.as_bytes()[..n])?;
+        m.write_u32(out, n as u32)?;
+        Ok(())
+    })
+}
+
+fn path_remove_directory(mut c: C<'_>, dirfd: i32, p: u32, pl: u32) -> wasmtime::Result<i32> {
+    run(&mut c, |c| {
+        let (m, ctx) = split(c)?;
+        let path = m.string(p, pl)?;
+        ctx.call(Syscall::PathRmdir { dirfd, path })?;
+        Ok(())
+    })
+}
+
+fn path_rename(
+    mut c: C<'_>,
+    dirfd: i32,
+    p: u32,
+    pl: u32,
+    new_dirfd: i32,
+    np: u32,
+    npl: u32,
+) -> wasmtime::Result<i32> {
+    run(&mut c, |c| {
+        let (m, ctx) = split(c)?;
+        let path = m.string(p, pl)?;
+        let new_path = m.string(np, npl)?;
+        ctx.call(Syscall::PathRename {
+            dirfd,
+            path,
+            new_dirfd,
+            new_path,
+        })?;
+        Ok(())
+    })
+}
+
+fn path_symlink(
+    mut c: C<'_>,
+    tp: u32,
+    tl: u32,
+    dirfd: i32,
+    p: u32,
+    pl: u32,
+) -> wasmtime::Result<i32> {
+    run(&mut c, |c| {
+        let (m, ctx) = split(c)?;
+        let target = m.string(tp, tl)?;
+        let path = m.string(p, pl)?;
+        ctx.call(Syscall::PathSymlink {
+            target,
+            dirfd,
+            path,
+        })?;
+        Ok(())
+    })
+}
+
+fn path_unlink_file(mut c: C<'_>, dirfd: i32, p: u32, pl: u32) -> wasmtime::Result<i32> {
+    run(&mut c, |c| {
+        let (m, ctx) = split(c)?;
+        let path = m.string(p, pl)?;
+        ctx.call(Syscall::PathUnlink { dirfd, path })?;
+        Ok(())
+    })
+}
+
+fn poll_oneoff(
+    mut c: C<'_>,
+    input: u32,
+    output: u32,
+    nsubs: u32,
+    out: u32,
+) -> wasmtime::Result<i32> {
+    run(&mut c, |c| {
+        let (mut m, ctx) = split(c)?;
+        if nsubs == 0 {
+            return Err(Errno::EINVAL.into());
+        }
+        let raw = m.copy_in(input, nsubs.checked_mul(48).ok_or(Errno::EFAULT)?)?;
+        m.slice(output, nsubs * 32)?;
+        let mut subs = Vec::with_capacity(nsubs as usize);
+        for s in raw.chunks_exact(48) {
+            let u64_at = |o: usize| u64::from_le_bytes(s[o..o + 8].try_into().unwrap());
+            let u32_at = |o: usize| u32::from_le_bytes(s[o..o + 4].try_into().unwrap());
+            let kind = match s[8] {
+                0 => {
+                    let abstime = u16::from_le_bytes([s[40], s[41]]) & 1 != 0;
+                    PollKind::Clock {
+                        deadline: clock_deadline(u32_at(16), u64_at(24), abstime)?,
+                    }
                 }
-                m.copy_out(buf, name.as_bytes())?;
-                Ok(())
-            })
-        },
-    )?;
-    l.func_wrap(
-        W,
-        "fd_pwrite",
-        |mut c: C<'_>, fd: i32, iovs: u32, n: u32, offset: u64, out: u32| {
-            run(&mut c, |c| {
-                let (mut m, ctx) = split(c)?;
-                m.slice(out, 4)?;
-                let iovs = m.iovecs(iovs, n)?;
-                let data = m.gather(&iovs)?;
-                let n =
-                    expect_ret!(ctx.call(Syscall::Pwrite { fd, data, offset })?, Ret::Size(n) => n);
-                m.write_u32(out, n as u32)?;
-                Ok(())
-            })
-        },
-    )?;
-    l.func_wrap(
-        W,
-        "fd_read",
-        |mut c: C<'_>, fd: i32, iovs: u32, n: u32, out: u32| {
-            run(&mut c, |c| {
-                let (mut m, ctx) = split(c)?;
-                m.slice(out, 4)?;
-                let iovs = m.iovecs(iovs, n)?;
-                let len = iov_total(&iovs).min(MAX_IO);
-                let data = expect_ret!(ctx.call(Syscall::Read { fd, len, timer: None, parked: false })?, Ret::Bytes(b) => b);
-                let n = m.scatter(&iovs, &data)?;
-                m.write_u32(out, n as u32)?;
-                Ok(())
-            })
-        },
-    )?;
-    l.func_wrap(
-        W,
-        "fd_readdir",
-        |mut c: C<'_>, fd: i32, buf: u32, len: u32, cookie: u64, out: u32| {
-            run(&mut c, |c| {
-                let (mut m, ctx) = split(c)?;
-                m.slice(out, 4)?;
-                m.slice(buf, len)?;
-                let entries =
-                    expect_ret!(ctx.call(Syscall::Readdir { fd, cookie })?, Ret::Entries(e) => e);
-                let packed = pack_dirents(&entries, cookie, len as usize);
-                m.copy_out(buf, &packed)?;
-                m.write_u32(out, packed.len() as u32)?;
-                Ok(())
-            })
-        },
-    )?;
-    l.func_wrap(W, "fd_renumber", |mut c: C<'_>, from: i32, to: i32| {
-        run(&mut c, |c| {
-            let (_, ctx) = split(c)?;
-            ctx.call(Syscall::Renumber { from, to })?;
-            Ok(())
-        })
-    })?;
-    l.func_wrap(W, "fd_seek", |mut c: C<'_>, fd: i32, offset: i64, whence: u32, out: u32| {
-        run(&mut c, |c| {
-            let (mut m, ctx) = split(c)?;
-            let whence = match whence {
-                0 => Whence::Set,
-                1 => Whence::Cur,
-                2 => Whence::End,
+                1 => PollKind::Read(u32_at(16) as i32),
+                2 => PollKind::Write(u32_at(16) as i32),
                 _ => return Err(Errno::EINVAL.into()),
             };
-            let pos = expect_ret!(ctx.call(Syscall::Seek { fd, offset, whence })?, Ret::Offset(o) => o);
-            m.write_u64(out, pos)?;
-            Ok(())
-        })
-    })?;
-    l.func_wrap(W, "fd_tell", |mut c: C<'_>, fd: i32, out: u32| {
-        run(&mut c, |c| {
-            let (mut m, ctx) = split(c)?;
-            let call = Syscall::Seek {
-                fd,
-                offset: 0,
-                whence: Whence::Cur,
+            subs.push(PollSub {
+                userdata: u64_at(0),
+                kind,
+            });
+        }
+        let events = expect_ret!(ctx.call(Syscall::Poll { subs })?, Ret::Events(e) => e);
+        let mut buf = Vec::with_capacity(events.len() * 32);
+        for e in &events {
+            let mut b = [0u8; 32];
+            b[0..8].copy_from_slice(&e.userdata.to_le_bytes());
+            let err = e.error.map(super::errno::to_wasi).unwrap_or(0);
+            b[8..10].copy_from_slice(&err.to_le_bytes());
+            b[10] = match e.kind {
+                PollEventKind::Clock => 0,
+                PollEventKind::Read => 1,
+                PollEventKind::Write => 2,
             };
-            let pos = expect_ret!(ctx.call(call)?, Ret::Offset(o) => o);
-            m.write_u64(out, pos)?;
-            Ok(())
-        })
-    })?;
-    l.func_wrap(
-        W,
-        "fd_write",
-        |mut c: C<'_>, fd: i32, iovs: u32, n: u32, out: u32| {
-            run(&mut c, |c| {
-                let (mut m, ctx) = split(c)?;
-                m.slice(out, 4)?;
-                let iovs = m.iovecs(iovs, n)?;
-                let data = m.gather(&iovs)?;
-                let n =
-                    expect_ret!(ctx.call(Syscall::Write { fd, data, done: 0 })?, Ret::Size(n) => n);
-                m.write_u32(out, n as u32)?;
-                Ok(())
-            })
-        },
-    )?;
-    l.func_wrap(
-        W,
-        "path_create_directory",
-        |mut c: C<'_>, dirfd: i32, p: u32, pl: u32| {
-            run(&mut c, |c| {
-                let (m, ctx) = split(c)?;
-                let path = m.string(p, pl)?;
-                ctx.call(Syscall::PathMkdir { dirfd, path })?;
-                Ok(())
-            })
-        },
-    )?;
-    l.func_wrap(
-        W,
-        "path_filestat_get",
-        |mut c: C<'_>, dirfd: i32, flags: u32, p: u32, pl: u32, out: u32| {
-            run(&mut c, |c| {
-                let (mut m, ctx) = split(c)?;
-                let path = m.string(p, pl)?;
-                let call = Syscall::PathStat {
-                    dirfd,
-                    path,
-                    follow: flags & 1 != 0,
-                };
-                let st = expect_ret!(ctx.call(call)?, Ret::Stat(s) => s);
-                write_filestat(&mut m, out, &st)
-            })
-        },
-    )?;
-    l.func_wrap(
-        W,
-        "path_filestat_set_times",
-        |mut c: C<'_>, dirfd: i32, flags: u32, p: u32, pl: u32, atim: u64, mtim: u64, fst: u32| {
-            run(&mut c, |c| {
-                let (m, ctx) = split(c)?;
-                let path = m.string(p, pl)?;
-                let (atime, mtime) = set_times(atim, mtim, fst as u16)?;
-                let follow = flags & 1 != 0;
-                ctx.call(Syscall::PathSetTimes {
-                    dirfd,
-                    path,
-                    follow,
-                    atime,
-                    mtime,
-                })?;
-                Ok(())
-            })
-        },
-    )?;
-    l.func_wrap(
-        W,
-        "path_link",
-        |mut c: C<'_>,
-         dirfd: i32,
-         flags: u32,
-         p: u32,
-         pl: u32,
-         new_dirfd: i32,
-         np: u32,
-         npl: u32| {
-            run(&mut c, |c| {
-                let (m, ctx) = split(c)?;
-                let path = m.string(p, pl)?;
-                let new_path = m.string(np, npl)?;
-                let follow = flags & 1 != 0;
-                ctx.call(Syscall::PathLink {
-                    dirfd,
-                    path,
-                    follow,
-                    new_dirfd,
-                    new_path,
-                })?;
-                Ok(())
-            })
-        },
-    )?;
-    l.func_wrap(
-        W,
-        "path_open",
-        |mut c: C<'_>,
-         dirfd: i32,
-         lookup: u32,
-         p: u32,
-         pl: u32,
-         oflags: u32,
-         base: u64,
-         _inh: u64,
-         fdf: u32,
-         out: u32| {
-            run(&mut c, |c| {
-                let (mut m, ctx) = split(c)?;
-                m.slice(out, 4)?;
-                let path = m.string(p, pl)?;
-                let flags = OpenFlags {
-                    read: base & (rights::FD_READ | rights::FD_READDIR) != 0,
-                    write: base & rights::FD_WRITE != 0,
-                    create: oflags & 1 != 0,
-                    directory: oflags & 2 != 0,
-                    excl: oflags & 4 != 0,
-                    truncate: oflags & 8 != 0,
-                    append: fdf as u16 & fdflags::APPEND != 0,
-                    nofollow: lookup & 1 == 0,
-                };
-                let status = status_from_fdflags(fdf as u16);
-                // The SDK's O_NOCTTY rides in a bit WASI leaves unused.
-                let noctty = fdf & 0x200 != 0;
-                let call = Syscall::PathOpen {
-                    dirfd,
-                    path,
-                    flags,
-                    status,
-                    cloexec: false,
-                    noctty,
-                };
-                let fd = expect_ret!(ctx.call(call)?, Ret::Fd(fd) => fd);
-                m.write_u32(out, fd as u32)?;
-                Ok(())
-            })
-        },
-    )?;
-    l.func_wrap(
-        W,
-        "path_readlink",
-        |mut c: C<'_>, dirfd: i32, p: u32, pl: u32, buf: u32, len: u32, out: u32| {
-            run(&mut c, |c| {
-                let (mut m, ctx) = split(c)?;
-                let path = m.string(p, pl)?;
-                let target = expect_ret!(ctx.call(Syscall::PathReadlink { dirfd, path })?, Ret::Text(t) => t);
-                let n = target.len().min(len as usize);
-                m.copy_out(buf, &target.as_bytes()[..n])?;
-                m.write_u32(out, n as u32)?;
-                Ok(())
-            })
-        },
-    )?;
-    l.func_wrap(
-        W,
-        "path_remove_directory",
-        |mut c: C<'_>, dirfd: i32, p: u32, pl: u32| {
-            run(&mut c, |c| {
-                let (m, ctx) = split(c)?;
-                let path = m.string(p, pl)?;
-                ctx.call(Syscall::PathRmdir { dirfd, path })?;
-                Ok(())
-            })
-        },
-    )?;
-    l.func_wrap(
-        W,
-        "path_rename",
-        |mut c: C<'_>, dirfd: i32, p: u32, pl: u32, new_dirfd: i32, np: u32, npl: u32| {
-            run(&mut c, |c| {
-                let (m, ctx) = split(c)?;
-                let path = m.string(p, pl)?;
-                let new_path = m.string(np, npl)?;
-                ctx.call(Syscall::PathRename {
-                    dirfd,
-                    path,
-                    new_dirfd,
-                    new_path,
-                })?;
-                Ok(())
-            })
-        },
-    )?;
-    l.func_wrap(
-        W,
-        "path_symlink",
-        |mut c: C<'_>, tp: u32, tl: u32, dirfd: i32, p: u32, pl: u32| {
-            run(&mut c, |c| {
-                let (m, ctx) = split(c)?;
-                let target = m.string(tp, tl)?;
-                let path = m.string(p, pl)?;
-                ctx.call(Syscall::PathSymlink {
-                    target,
-                    dirfd,
-                    path,
-                })?;
-                Ok(())
-            })
-        },
-    )?;
-    l.func_wrap(
-        W,
-        "path_unlink_file",
-        |mut c: C<'_>, dirfd: i32, p: u32, pl: u32| {
-            run(&mut c, |c| {
-                let (m, ctx) = split(c)?;
-                let path = m.string(p, pl)?;
-                ctx.call(Syscall::PathUnlink { dirfd, path })?;
-                Ok(())
-            })
-        },
-    )?;
-    l.func_wrap(
-        W,
-        "poll_oneoff",
-        |mut c: C<'_>, input: u32, output: u32, nsubs: u32, out: u32| {
-            run(&mut c, |c| {
-                let (mut m, ctx) = split(c)?;
-                if nsubs == 0 {
-                    return Err(Errno::EINVAL.into());
-                }
-                let raw = m.copy_in(input, nsubs.checked_mul(48).ok_or(Errno::EFAULT)?)?;
-                m.slice(output, nsubs * 32)?;
-                let mut subs = Vec::with_capacity(nsubs as usize);
-                for s in raw.chunks_exact(48) {
-                    let u64_at = |o: usize| u64::from_le_bytes(s[o..o + 8].try_into().unwrap());
-                    let u32_at = |o: usize| u32::from_le_bytes(s[o..o + 4].try_into().unwrap());
-                    let kind = match s[8] {
-                        0 => {
-                            let abstime = u16::from_le_bytes([s[40], s[41]]) & 1 != 0;
-                            PollKind::Clock {
-                                deadline: clock_deadline(u32_at(16), u64_at(24), abstime)?,
-                            }
-                        }
-                        1 => PollKind::Read(u32_at(16) as i32),
-                        2 => PollKind::Write(u32_at(16) as i32),
-                        _ => return Err(Errno::EINVAL.into()),
-                    };
-                    subs.push(PollSub {
-                        userdata: u64_at(0),
-                        kind,
-                    });
-                }
-                let events = expect_ret!(ctx.call(Syscall::Poll { subs })?, Ret::Events(e) => e);
-                let mut buf = Vec::with_capacity(events.len() * 32);
-                for e in &events {
-                    let mut b = [0u8; 32];
-                    b[0..8].copy_from_slice(&e.userdata.to_le_bytes());
-                    let err = e.error.map(super::errno::to_wasi).unwrap_or(0);
-                    b[8..10].copy_from_slice(&err.to_le_bytes());
-                    b[10] = match e.kind {
-                        PollEventKind::Clock => 0,
-                        PollEventKind::Read => 1,
-                        PollEventKind::Write => 2,
-                    };
-                    b[16..24].copy_from_slice(&e.nbytes.to_le_bytes());
-                    b[24..26].copy_from_slice(&u16::from(e.hangup).to_le_bytes());
-                    buf.extend_from_slice(&b);
-                }
-                m.copy_out(output, &buf)?;
-                m.write_u32(out, events.len() as u32)?;
-                Ok(())
-            })
-        },
-    )?;
-    l.func_wrap(
-        W,
-        "proc_exit",
-        |_c: C<'_>, code: u32| -> wasmtime::Result<()> {
-            Err(GuestExit::Exited(code as i32).into())
-        },
-    )?;
-    l.func_wrap(W, "proc_raise", |mut c: C<'_>, sig: u32| {
-        run(&mut c, |c| {
-            let (_, ctx) = split(c)?;
-            let call = Syscall::Kill {
-                pid: ctx.pid,
-                sig: wasi_signal_to_linux(sig as u8),
-            };
-            ctx.call(call)?;
-            Ok(())
-        })
-    })?;
-    l.func_wrap(W, "sched_yield", |_c: C<'_>| -> i32 {
-        std::thread::yield_now();
-        0
-    })?;
-    l.func_wrap(W, "random_get", |mut c: C<'_>, buf: u32, len: u32| {
-        run(&mut c, |c| {
-            let (mut m, _) = split(c)?;
-            let out = m.slice_mut(buf, len)?;
-            getrandom::fill(out).map_err(|_| Fault::Errno(Errno::EIO))?;
-            Ok(())
-        })
-    })?;
-    // WASI's socket calls only apply to sockets, which the kernel does not
-    // give out through WASI; every other fd is not a socket.
-    l.func_wrap(
-        W,
-        "sock_accept",
-        |mut c: C<'_>, fd: i32, _flags: u32, _out: u32| run(&mut c, |c| not_a_socket(c, fd)),
-    )?;
-    l.func_wrap(
-        W,
-        "sock_recv",
-        |mut c: C<'_>, fd: i32, _d: u32, _dl: u32, _f: u32, _o: u32, _of: u32| {
-            run(&mut c, |c| not_a_socket(c, fd))
-        },
-    )?;
-    l.func_wrap(
-        W,
-        "sock_send",
-        |mut c: C<'_>, fd: i32, _d: u32, _dl: u32, _f: u32, _o: u32| {
-            run(&mut c, |c| not_a_socket(c, fd))
-        },
-    )?;
-    l.func_wrap(W, "sock_shutdown", |mut c: C<'_>, fd: i32, _how: u32| {
-        run(&mut c, |c| not_a_socket(c, fd))
-    })?;
-    Ok(())
+            b[16..24].copy_from_slice(&e.nbytes.to_le_bytes());
+            b[24..26].copy_from_slice(&u16::from(e.hangup).to_le_bytes());
+            buf.extend_from_slice(&b);
+        }
+        m.copy_out(output, &buf)?;
+        m.write_u32(out, events.len() as u32)?;
+        Ok(())
+    })
+}
+
+fn proc_exit(_c: C<'_>, code: u32) -> wasmtime::Result<()> {
+    Err(GuestExit::Exited(code as i32).into())
+}
+
+fn proc_raise(mut c: C<'_>, sig: u32) -> wasmtime::Result<i32> {
+    run(&mut c, |c| {
+        let (_, ctx) = split(c)?;
+        let call = Syscall::Kill {
+            pid: ctx.pid,
+            // WASI signal numbers skip Linux's SIGSTKFLT (16).
+            sig: Signal::from_wasi(sig as u8).number(),
+        };
+        ctx.call(call)?;
+        Ok(())
+    })
+}
+
+fn sched_yield(_c: C<'_>) -> i32 {
+    std::thread::yield_now();
+    0
+}
+
+fn random_get(mut c: C<'_>, buf: u32, len: u32) -> wasmtime::Result<i32> {
+    run(&mut c, |c| {
+        let (mut m, _) = split(c)?;
+        let out = m.slice_mut(buf, len)?;
+        getrandom::fill(out).map_err(|_| Fault::Errno(Errno::EIO))?;
+        Ok(())
+    })
+}
+
+// WASI's socket calls only apply to sockets, which the kernel does not
+// give out through WASI; every other fd is not a socket.
+fn sock_accept(mut c: C<'_>, fd: i32, _flags: u32, _out: u32) -> wasmtime::Result<i32> {
+    run(&mut c, |c| not_a_socket(c, fd))
+}
+
+fn sock_recv(
+    mut c: C<'_>,
+    fd: i32,
+    _d: u32,
+    _dl: u32,
+    _f: u32,
+    _o: u32,
+    _of: u32,
+) -> wasmtime::Result<i32> {
+    run(&mut c, |c| not_a_socket(c, fd))
+}
+
+fn sock_send(mut c: C<'_>, fd: i32, _d: u32, _dl: u32, _f: u32, _o: u32) -> wasmtime::Result<i32> {
+    run(&mut c, |c| not_a_socket(c, fd))
+}
+
+fn sock_shutdown(mut c: C<'_>, fd: i32, _how: u32) -> wasmtime::Result<i32> {
+    run(&mut c, |c| not_a_socket(c, fd))
 }
 
 fn not_a_socket(c: &mut C<'_>, fd: i32) -> AbiResult<()> {
