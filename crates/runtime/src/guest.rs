@@ -10,7 +10,7 @@ use sidecar_kernel::{Errno, Pid, Ret, Syscall, WaitStatus};
 use wasmtime::{Caller, InstancePre, Memory, Store, Trap, UpdateDeadline};
 
 use crate::limits::GuestLimiter;
-use crate::service::{GuestLink, Msg, Reply};
+use crate::rpc::{GuestLink, Msg, Reply};
 use crate::Shared;
 
 /// How a guest ends other than by returning from `_start`; carried through

@@ -6,6 +6,7 @@ pub mod bridge;
 pub mod cache;
 pub mod guest;
 pub mod limits;
+pub mod rpc;
 pub mod service;
 mod spin;
 pub mod vm;
@@ -25,7 +26,7 @@ pub use vm::{
 pub struct Shared {
     pub engine: wasmtime::Engine,
     pub cache: cache::ModuleCache,
-    pub tx: Sender<service::Msg>,
+    pub tx: Sender<rpc::Msg>,
     /// Whether the engine meters fuel (some guest has a finite budget).
     pub fuel: bool,
     /// Guest memory and guest threads of the VM, against its limits.

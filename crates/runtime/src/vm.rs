@@ -19,9 +19,11 @@ use sidecar_kernel::vfs::{Program, Vfs};
 use sidecar_kernel::{Errno, Kernel, Pid, WaitStatus};
 use wasmtime::{Config, Engine, Linker};
 
+use crate::bridge::{BridgeLink, HostSocket};
 use crate::cache::{LoadError, ModuleCache};
 use crate::guest::{Budget, GuestSpec};
-use crate::service::{Msg, Service, VmEvent};
+use crate::rpc::{Msg, VmEvent};
+use crate::service::Service;
 use crate::Shared;
 
 /// A host folder in the VM's namespace.
@@ -237,14 +239,17 @@ impl Vm {
             }
         }
         let (credit_tx, credit_rx) = bounded(1);
+        let host = VmHost {
+            engine: engine.clone(),
+            tx: tx.clone(),
+        };
         let service = Service::new(
             kernel,
             rx,
             events_tx,
             wants_stdin.then_some(credit_tx),
-            engine.clone(),
-        )
-        .with_sender(tx.clone());
+            Box::new(host),
+        );
         let service = std::thread::Builder::new()
             .name("kernel".into())
             .spawn(move || service.run())
@@ -346,9 +351,9 @@ pub struct RunningVm {
     shared: Arc<Shared>,
     mains: HashMap<Pid, usize>,
     statuses: Vec<Option<WaitStatus>>,
-    terminal: Option<crate::bridge::BridgeLink>,
+    terminal: Option<BridgeLink>,
     /// Host sockets of `expose` links, removed when the VM ends.
-    exposed: Vec<crate::bridge::HostSocket>,
+    exposed: Vec<HostSocket>,
 }
 
 impl RunningVm {
@@ -361,7 +366,7 @@ impl RunningVm {
 
     /// The bridge of the guest whose stdio is a terminal, to attach to the
     /// host's (see `VmHandle::attach_terminal`).
-    pub fn take_terminal(&mut self) -> Option<crate::bridge::BridgeLink> {
+    pub fn take_terminal(&mut self) -> Option<BridgeLink> {
         self.terminal.take()
     }
 
@@ -406,6 +411,23 @@ impl RunningVm {
         let _ = self.tx.send(Msg::Shutdown);
         drop(self.shared);
         let _ = self.service.join();
+    }
+}
+
+/// What the service thread needs of the VM: its engine, to interrupt
+/// running wasm, and its request sender, for `connect-out` threads.
+struct VmHost {
+    engine: Engine,
+    tx: crossbeam_channel::Sender<Msg>,
+}
+
+impl crate::service::Host for VmHost {
+    fn interrupt_wasm(&self) {
+        self.engine.increment_epoch();
+    }
+
+    fn open_outlet(&self, link: BridgeLink, host: String) {
+        crate::bridge::open_outlet(self.tx.clone(), link, host);
     }
 }
 
