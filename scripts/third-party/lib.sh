@@ -2,12 +2,14 @@
 # shellcheck shell=bash
 
 tp_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+# shellcheck source=../lib/cache.sh
+source "$tp_root/scripts/lib/cache.sh"
 tp_scripts="$tp_root/scripts/third-party"
 tp_lock="$tp_scripts/packages.lock"
 tp_patches="$tp_root/patches"
 tp_src="$tp_root/third_party"
 tp_sdk="$tp_root/guests/sdk"
-tp_cache="${XDG_CACHE_HOME:-$HOME/.cache}/sidecar"
+tp_cache="$cache_root"
 tp_downloads="$tp_cache/downloads"
 # Binary .debs (headers, data, native tools) are unpacked here, one dir each.
 tp_debroot="$tp_downloads/debroot"
@@ -38,10 +40,15 @@ tp_upstream_version() {
     echo "$v"
 }
 
-# Version of a pinned binary package (upstream part, no epoch or revision).
-tp_deb_version() {
-    local line
-    line="$(tp_lock_get deb "$1")"
-    [[ -n "$line" ]] || tp_die "deb $1 is not in the lock"
+# tp_lock_version KIND PKG: version of a pinned package (upstream part, no
+# epoch or revision).
+tp_lock_version() {
+    local line what="$1 $2"
+    [[ "$1" == src ]] && what="$2"
+    line="$(tp_lock_get "$1" "$2")"
+    [[ -n "$line" ]] || tp_die "$what is not in the lock"
     tp_upstream_version "$(awk '{ print $3 }' <<<"$line")"
 }
+
+# Version of a pinned binary package (for recipes).
+tp_deb_version() { tp_lock_version deb "$1"; }

@@ -6,15 +6,13 @@
 #include <errno.h>
 #include <unistd.h>
 
-pid_t fork(void) {
-    errno = ENOSYS;
-    return -1;
-}
+#include "internal.h"
+
+pid_t fork(void) { return errno_ret(ENOSYS); }
 
 int execve(const char *path, char *const argv[], char *const envp[]) {
     (void)path, (void)argv, (void)envp;
-    errno = ENOSYS;
-    return -1;
+    return errno_ret(ENOSYS);
 }
 
 int execv(const char *path, char *const argv[]) { return execve(path, argv, NULL); }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "host_proc.h"
+#include "internal.h"
 
 /* wasi-libc O_* -> Linux. Sets *bad for bits that have no Linux meaning. */
 uint32_t __sidecar_oflags_to_linux(int flags, int *bad) {
@@ -69,19 +70,14 @@ int __sidecar_oflags_from_linux(uint32_t lx) {
     return f;
 }
 
-static int set_errno(int32_t r) {
-    errno = r;
-    return -1;
-}
-
 int pipe2(int fds[2], int flags) {
-    if (flags & ~(O_CLOEXEC | O_NONBLOCK)) return set_errno(EINVAL);
+    if (flags & ~(O_CLOEXEC | O_NONBLOCK)) return errno_ret(EINVAL);
     uint32_t lx = 0;
     if (flags & O_CLOEXEC) lx |= LX_O_CLOEXEC;
     if (flags & O_NONBLOCK) lx |= LX_O_NONBLOCK;
     int32_t out[2];
     int32_t r = __host_proc_pipe2(HP(out), lx);
-    if (r) return set_errno(r);
+    if (r) return errno_ret(r);
     fds[0] = out[0];
     fds[1] = out[1];
     return 0;
@@ -92,14 +88,14 @@ int pipe(int fds[2]) { return pipe2(fds, 0); }
 int dup(int fd) {
     int32_t out;
     int32_t r = __host_proc_dup(fd, HP(&out));
-    if (r) return set_errno(r);
+    if (r) return errno_ret(r);
     return out;
 }
 
 int dup3(int oldfd, int newfd, int flags) {
-    if (flags & ~O_CLOEXEC) return set_errno(EINVAL);
+    if (flags & ~O_CLOEXEC) return errno_ret(EINVAL);
     int32_t r = __host_proc_dup3(oldfd, newfd, (flags & O_CLOEXEC) ? LX_O_CLOEXEC : 0);
-    if (r) return set_errno(r);
+    if (r) return errno_ret(r);
     return newfd;
 }
 
@@ -107,11 +103,11 @@ int dup2(int oldfd, int newfd) {
     if (oldfd == newfd) {
         int32_t out;
         int32_t r = __host_proc_fcntl(oldfd, LX_F_GETFD, 0, HP(&out));
-        if (r) return set_errno(EBADF);
+        if (r) return errno_ret(EBADF);
         return oldfd;
     }
     int32_t r = __host_proc_dup3(oldfd, newfd, 0);
-    if (r) return set_errno(r);
+    if (r) return errno_ret(r);
     return newfd;
 }
 
@@ -133,7 +129,7 @@ int fcntl(int fd, int cmd, ...) {
     case F_GETFL:
         break;
     default:
-        return set_errno(EINVAL);
+        return errno_ret(EINVAL);
     }
     if (cmd == F_SETFL) {
         /* Linux ignores the access mode and creation flags here; send only
@@ -145,45 +141,43 @@ int fcntl(int fd, int cmd, ...) {
     /* F_* and FD_CLOEXEC values above are the Linux ones. */
     int32_t out = 0;
     int32_t r = __host_proc_fcntl(fd, cmd, arg, HP(&out));
-    if (r) return set_errno(r);
+    if (r) return errno_ret(r);
     if (cmd == F_GETFL) return __sidecar_oflags_from_linux((uint32_t)out);
     return out;
 }
 
-static int set_cloexec_or_close(int fd) {
+/* What open/openat return: fd, made close-on-exec for O_CLOEXEC (closed
+ * again if that fails). */
+static int finish_open(int fd, int flags) {
+    if (fd < 0 || !(flags & O_CLOEXEC)) return fd;
     int32_t out;
     int32_t r = __host_proc_fcntl(fd, LX_F_SETFD, LX_FD_CLOEXEC, HP(&out));
     if (r) {
         close(fd);
-        return set_errno(r);
+        return errno_ret(r);
     }
     return fd;
+}
+
+/* The mode argument that follows `flags`, present only with O_CREAT. */
+static unsigned mode_arg(int flags, va_list ap) {
+    return (flags & O_CREAT) ? va_arg(ap, unsigned) : 0;
 }
 
 /* Targets of the asm labels in the SDK's <fcntl.h>/<unistd.h>. wasi-libc's
  * open/openat ignore the mode argument, but pass it on anyway. */
 int __sidecar_open(const char *path, int flags, ...) {
-    unsigned mode = 0;
-    if (flags & O_CREAT) {
-        va_list ap;
-        va_start(ap, flags);
-        mode = va_arg(ap, unsigned);
-        va_end(ap);
-    }
-    int fd = open(path, flags & ~O_CLOEXEC, mode);
-    if (fd >= 0 && (flags & O_CLOEXEC)) return set_cloexec_or_close(fd);
-    return fd;
+    va_list ap;
+    va_start(ap, flags);
+    unsigned mode = mode_arg(flags, ap);
+    va_end(ap);
+    return finish_open(open(path, flags & ~O_CLOEXEC, mode), flags);
 }
 
 int __sidecar_openat(int dirfd, const char *path, int flags, ...) {
-    unsigned mode = 0;
-    if (flags & O_CREAT) {
-        va_list ap;
-        va_start(ap, flags);
-        mode = va_arg(ap, unsigned);
-        va_end(ap);
-    }
-    int fd = openat(dirfd, path, flags & ~O_CLOEXEC, mode);
-    if (fd >= 0 && (flags & O_CLOEXEC)) return set_cloexec_or_close(fd);
-    return fd;
+    va_list ap;
+    va_start(ap, flags);
+    unsigned mode = mode_arg(flags, ap);
+    va_end(ap);
+    return finish_open(openat(dirfd, path, flags & ~O_CLOEXEC, mode), flags);
 }

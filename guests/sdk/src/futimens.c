@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 #include <wasi/api.h>
 
+#include "internal.h"
+
 static int convert(const struct timespec *ts, __wasi_timestamp_t *out,
                    __wasi_fstflags_t set, __wasi_fstflags_t now,
                    __wasi_fstflags_t *flags) {
@@ -29,14 +31,7 @@ int futimens(int fd, const struct timespec times[2]) {
         flags = __WASI_FSTFLAGS_ATIM_NOW | __WASI_FSTFLAGS_MTIM_NOW;
         atim = mtim = 0;
     } else if (convert(&times[0], &atim, __WASI_FSTFLAGS_ATIM, __WASI_FSTFLAGS_ATIM_NOW, &flags) ||
-               convert(&times[1], &mtim, __WASI_FSTFLAGS_MTIM, __WASI_FSTFLAGS_MTIM_NOW, &flags)) {
-        errno = EINVAL;
-        return -1;
-    }
-    __wasi_errno_t e = __wasi_fd_filestat_set_times(fd, atim, mtim, flags);
-    if (e != 0) {
-        errno = e;
-        return -1;
-    }
-    return 0;
+               convert(&times[1], &mtim, __WASI_FSTFLAGS_MTIM, __WASI_FSTFLAGS_MTIM_NOW, &flags))
+        return errno_ret(EINVAL);
+    return errno_ret(__wasi_fd_filestat_set_times(fd, atim, mtim, flags));
 }

@@ -21,16 +21,15 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "internal.h"
+
 int h_errno;
 
 int gethostname(char *name, size_t len) {
     const char *h = getenv("HOSTNAME");
     if (!h || !*h) h = "sidecar";
     size_t n = strlen(h);
-    if (n >= len) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
+    if (n >= len) return errno_ret(ENAMETOOLONG);
     memcpy(name, h, n + 1);
     return 0;
 }
@@ -57,25 +56,17 @@ static void init_limits(void) {
 }
 
 int getrlimit(int resource, struct rlimit *rl) {
-    if (resource < 0 || resource >= RLIMIT_NLIMITS) {
-        errno = EINVAL;
-        return -1;
-    }
+    if (resource < 0 || resource >= RLIMIT_NLIMITS) return errno_ret(EINVAL);
     if (!limits_ready) init_limits();
     *rl = limits[resource];
     return 0;
 }
 
 int setrlimit(int resource, const struct rlimit *rl) {
-    if (resource < 0 || resource >= RLIMIT_NLIMITS || rl->rlim_cur > rl->rlim_max) {
-        errno = EINVAL;
-        return -1;
-    }
+    if (resource < 0 || resource >= RLIMIT_NLIMITS || rl->rlim_cur > rl->rlim_max)
+        return errno_ret(EINVAL);
     if (!limits_ready) init_limits();
-    if (rl->rlim_max > limits[resource].rlim_max) {
-        errno = EPERM;
-        return -1;
-    }
+    if (rl->rlim_max > limits[resource].rlim_max) return errno_ret(EPERM);
     limits[resource] = *rl;
     return 0;
 }

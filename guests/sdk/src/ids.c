@@ -16,20 +16,16 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "internal.h"
+
 uid_t getuid(void) { return 0; }
 uid_t geteuid(void) { return 0; }
 gid_t getgid(void) { return 0; }
 gid_t getegid(void) { return 0; }
 
 static int set_id(unsigned id) {
-    if (id == (unsigned)-1) {
-        errno = EINVAL;
-        return -1;
-    }
-    if (id != 0) {
-        errno = EPERM;
-        return -1;
-    }
+    if (id == (unsigned)-1) return errno_ret(EINVAL);
+    if (id != 0) return errno_ret(EPERM);
     return 0;
 }
 
@@ -41,10 +37,7 @@ int setegid(gid_t gid) { return set_id(gid); }
 /* The supplementary group list is just the primary group. */
 int getgroups(int size, gid_t list[]) {
     if (size == 0) return 1;
-    if (size < 1) {
-        errno = EINVAL;
-        return -1;
-    }
+    if (size < 1) return errno_ret(EINVAL);
     list[0] = 0;
     return 1;
 }

@@ -9,6 +9,7 @@
 #include <sys/ioctl.h>
 
 #include "host_proc.h"
+#include "internal.h"
 
 int ioctl(int fd, unsigned long request, ...) {
     va_list ap;
@@ -26,9 +27,5 @@ int ioctl(int fd, unsigned long request, ...) {
     default:
         r = __host_proc_ioctl(fd, (uint32_t)request, HP(arg));
     }
-    if (r) {
-        errno = r;
-        return -1;
-    }
-    return 0;
+    return errno_ret(r);
 }

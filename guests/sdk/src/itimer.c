@@ -7,15 +7,11 @@
 #include <unistd.h>
 
 #include "host_proc.h"
+#include "internal.h"
 
 HOST_PROC(setitimer)
 int32_t __host_proc_setitimer(int32_t which, int64_t interval_us, int64_t value_us, uint32_t old_out);
 HOST_PROC(getitimer) int32_t __host_proc_getitimer(int32_t which, uint32_t out);
-
-static int fail(int32_t e) {
-    errno = e;
-    return -1;
-}
 
 static int64_t to_us(const struct timeval *tv) {
     if (tv->tv_sec < 0 || tv->tv_usec < 0 || tv->tv_usec >= 1000000) return -1;
@@ -34,12 +30,12 @@ static void put(const uint64_t raw[2], struct itimerval *out) {
 }
 
 int setitimer(int which, const struct itimerval *restrict nv, struct itimerval *restrict ov) {
-    if (!nv) return fail(EFAULT);
+    if (!nv) return errno_ret(EFAULT);
     int64_t interval = to_us(&nv->it_interval), value = to_us(&nv->it_value);
-    if (interval < 0 || value < 0) return fail(EINVAL);
+    if (interval < 0 || value < 0) return errno_ret(EINVAL);
     uint64_t raw[2];
     int32_t e = __host_proc_setitimer(which, interval, value, ov ? HP(raw) : 0);
-    if (e) return fail(e);
+    if (e) return errno_ret(e);
     if (ov) put(raw, ov);
     return 0;
 }
@@ -47,7 +43,7 @@ int setitimer(int which, const struct itimerval *restrict nv, struct itimerval *
 int getitimer(int which, struct itimerval *cur) {
     uint64_t raw[2];
     int32_t e = __host_proc_getitimer(which, HP(raw));
-    if (e) return fail(e);
+    if (e) return errno_ret(e);
     put(raw, cur);
     return 0;
 }

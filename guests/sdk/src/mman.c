@@ -7,12 +7,12 @@
 #include <errno.h>
 #include <sys/mman.h>
 
+#include "internal.h"
+
 int msync(void *addr, size_t len, int flags) {
     (void)addr, (void)len;
     if ((flags & ~(MS_ASYNC | MS_SYNC | MS_INVALIDATE)) ||
-        ((flags & MS_ASYNC) && (flags & MS_SYNC))) {
-        errno = EINVAL;
-        return -1;
-    }
+        ((flags & MS_ASYNC) && (flags & MS_SYNC)))
+        return errno_ret(EINVAL);
     return 0;
 }

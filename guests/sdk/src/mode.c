@@ -8,6 +8,8 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include "internal.h"
+
 static mode_t cmask = 022;
 
 mode_t umask(mode_t mask) {
@@ -31,15 +33,9 @@ int fchmod(int fd, mode_t mode) {
 int fchmodat(int dirfd, const char *path, mode_t mode, int flags) {
     struct stat st;
     (void)mode;
-    if (flags & ~AT_SYMLINK_NOFOLLOW) {
-        errno = EINVAL;
-        return -1;
-    }
+    if (flags & ~AT_SYMLINK_NOFOLLOW) return errno_ret(EINVAL);
     if (fstatat(dirfd, path, &st, flags) != 0) return -1;
     /* Linux cannot change a symlink's own mode. */
-    if ((flags & AT_SYMLINK_NOFOLLOW) && S_ISLNK(st.st_mode)) {
-        errno = EOPNOTSUPP;
-        return -1;
-    }
+    if ((flags & AT_SYMLINK_NOFOLLOW) && S_ISLNK(st.st_mode)) return errno_ret(EOPNOTSUPP);
     return 0;
 }

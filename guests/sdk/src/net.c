@@ -20,6 +20,7 @@
 
 #include "host_net.h"
 #include "host_proc.h"
+#include "internal.h"
 
 /* Linux limits: at most SCM_MAX_FD descriptors per message, UIO_MAXIOV
  * iovecs per call. */
@@ -30,11 +31,6 @@ _Static_assert(sizeof(struct iovec) == 8, "struct iovec is a WASI iovec");
 _Static_assert(sizeof(struct sockaddr_un) == 110, "Linux sockaddr_un");
 _Static_assert(sizeof(struct cmsghdr) == 12, "musl wasm32 cmsghdr");
 _Static_assert(sizeof(struct ucred) == 12, "struct ucred");
-
-static int fail(int32_t err) {
-    errno = err;
-    return -1;
-}
 
 /* Returned addresses go through a buffer large enough for any sockaddr_un,
  * then are copied truncated to the caller's length, which is then set to
@@ -55,14 +51,14 @@ static void put_addr(struct sockaddr *dst, socklen_t *len, const union addr_buf 
 int socket(int domain, int type, int protocol) {
     int32_t fd;
     int32_t r = __host_net_socket(domain, type, protocol, HP(&fd));
-    if (r) return fail(r);
+    if (r) return errno_ret(r);
     return fd;
 }
 
 int socketpair(int domain, int type, int protocol, int fds[2]) {
     int32_t out[2];
     int32_t r = __host_net_socketpair(domain, type, protocol, HP(out));
-    if (r) return fail(r);
+    if (r) return errno_ret(r);
     fds[0] = out[0];
     fds[1] = out[1];
     return 0;
@@ -70,17 +66,17 @@ int socketpair(int domain, int type, int protocol, int fds[2]) {
 
 int bind(int fd, const struct sockaddr *addr, socklen_t len) {
     int32_t r = __host_net_bind(fd, HP(addr), len);
-    return r ? fail(r) : 0;
+    return errno_ret(r);
 }
 
 int listen(int fd, int backlog) {
     int32_t r = __host_net_listen(fd, backlog);
-    return r ? fail(r) : 0;
+    return errno_ret(r);
 }
 
 int connect(int fd, const struct sockaddr *addr, socklen_t len) {
     int32_t r = __host_net_connect(fd, HP(addr), len);
-    return r ? fail(r) : 0;
+    return errno_ret(r);
 }
 
 int accept4(int fd, struct sockaddr *__restrict addr, socklen_t *__restrict len, int flags) {
@@ -88,12 +84,12 @@ int accept4(int fd, struct sockaddr *__restrict addr, socklen_t *__restrict len,
     uint32_t got = 0;
     int32_t newfd;
     if (addr) {
-        if (!len) return fail(EFAULT);
-        if ((int)*len < 0) return fail(EINVAL);
+        if (!len) return errno_ret(EFAULT);
+        if ((int)*len < 0) return errno_ret(EINVAL);
     }
     int32_t r = __host_net_accept4(fd, (uint32_t)flags, addr ? HP(&buf) : 0,
                                    addr ? sizeof buf : 0, HP(&got), HP(&newfd));
-    if (r) return fail(r);
+    if (r) return errno_ret(r);
     if (addr) put_addr(addr, len, &buf, got);
     return newfd;
 }
@@ -107,11 +103,11 @@ typedef int32_t (*name_fn)(int32_t, uint32_t, uint32_t, uint32_t);
 static int get_name(name_fn fn, int fd, struct sockaddr *addr, socklen_t *len) {
     union addr_buf buf;
     uint32_t got = 0;
-    if (!len) return fail(EFAULT);
-    if ((int)*len < 0) return fail(EINVAL);
+    if (!len) return errno_ret(EFAULT);
+    if ((int)*len < 0) return errno_ret(EINVAL);
     int32_t r = fn(fd, HP(&buf), sizeof buf, HP(&got));
-    if (r) return fail(r);
-    if (!addr && *len && got) return fail(EFAULT);
+    if (r) return errno_ret(r);
+    if (!addr && *len && got) return errno_ret(EFAULT);
     if (addr) put_addr(addr, len, &buf, got);
     else *len = got;
     return 0;
@@ -127,23 +123,23 @@ int getpeername(int fd, struct sockaddr *__restrict addr, socklen_t *__restrict 
 
 int shutdown(int fd, int how) {
     int32_t r = __host_net_shutdown(fd, how);
-    return r ? fail(r) : 0;
+    return errno_ret(r);
 }
 
 int getsockopt(int fd, int level, int name, void *__restrict val, socklen_t *__restrict len) {
-    if (!len) return fail(EFAULT);
-    if ((int)*len < 0) return fail(EINVAL);
+    if (!len) return errno_ret(EFAULT);
+    if ((int)*len < 0) return errno_ret(EINVAL);
     uint32_t got = 0;
     int32_t r = __host_net_getsockopt(fd, level, name, HP(val), *len, HP(&got));
-    if (r) return fail(r);
+    if (r) return errno_ret(r);
     *len = got;
     return 0;
 }
 
 int setsockopt(int fd, int level, int name, const void *val, socklen_t len) {
-    if ((int)len < 0) return fail(EINVAL);
+    if ((int)len < 0) return errno_ret(EINVAL);
     int32_t r = __host_net_setsockopt(fd, level, name, HP(val), len);
-    return r ? fail(r) : 0;
+    return errno_ret(r);
 }
 
 /* There is no out-of-band data on AF_UNIX sockets: never at the mark. */
@@ -188,14 +184,14 @@ static int collect_fds(const struct msghdr *msg, int32_t *fds, uint32_t *nfds) {
 ssize_t sendmsg(int fd, const struct msghdr *msg, int flags) {
     int32_t fds[SCM_MAX_FD];
     uint32_t nfds = 0, sent = 0;
-    if (msg->msg_iovlen < 0 || msg->msg_iovlen > UIO_MAXIOV) return fail(EMSGSIZE);
+    if (msg->msg_iovlen < 0 || msg->msg_iovlen > UIO_MAXIOV) return errno_ret(EMSGSIZE);
     int err = collect_fds(msg, fds, &nfds);
-    if (err) return fail(err);
+    if (err) return errno_ret(err);
     int32_t r = __host_net_sendmsg(fd, HP(msg->msg_iov), (uint32_t)msg->msg_iovlen,
                                    nfds ? HP(fds) : 0, nfds, (uint32_t)flags,
                                    HP(msg->msg_name), msg->msg_name ? msg->msg_namelen : 0,
                                    HP(&sent));
-    if (r) return fail(r);
+    if (r) return errno_ret(r);
     return (ssize_t)sent;
 }
 
@@ -203,8 +199,8 @@ ssize_t recvmsg(int fd, struct msghdr *msg, int flags) {
     int32_t fds[SCM_MAX_FD];
     union addr_buf buf;
     struct sidecar_recv_result res = {0, 0, 0, 0};
-    if (msg->msg_iovlen < 0 || msg->msg_iovlen > UIO_MAXIOV) return fail(EMSGSIZE);
-    if (msg->msg_name && (int)msg->msg_namelen < 0) return fail(EINVAL);
+    if (msg->msg_iovlen < 0 || msg->msg_iovlen > UIO_MAXIOV) return errno_ret(EMSGSIZE);
+    if (msg->msg_name && (int)msg->msg_namelen < 0) return errno_ret(EINVAL);
     /* Room for descriptors: what fits after one cmsghdr (Linux's
      * scm_max_fds); none leaves them to be closed with MSG_CTRUNC. */
     uint32_t cap = 0;
@@ -214,7 +210,7 @@ ssize_t recvmsg(int fd, struct msghdr *msg, int flags) {
     int32_t r = __host_net_recvmsg(fd, HP(msg->msg_iov), (uint32_t)msg->msg_iovlen, HP(fds), cap,
                                    (uint32_t)flags, msg->msg_name ? HP(&buf) : 0,
                                    msg->msg_name ? sizeof buf : 0, HP(&res));
-    if (r) return fail(r);
+    if (r) return errno_ret(r);
     if (msg->msg_name) put_addr(msg->msg_name, &msg->msg_namelen, &buf, res.addr_len);
     int out_flags = (int)res.msg_flags | (flags & MSG_CMSG_CLOEXEC);
     if (res.nfds > cap) {
@@ -245,7 +241,7 @@ ssize_t sendto(int fd, const void *buf, size_t len, int flags, const struct sock
     uint32_t sent = 0;
     int32_t r = __host_net_sendmsg(fd, HP(&iov), 1, 0, 0, (uint32_t)flags, HP(addr),
                                    addr ? alen : 0, HP(&sent));
-    if (r) return fail(r);
+    if (r) return errno_ret(r);
     return (ssize_t)sent;
 }
 
@@ -259,12 +255,12 @@ ssize_t recvfrom(int fd, void *__restrict buf, size_t len, int flags,
     union addr_buf abuf;
     struct sidecar_recv_result res = {0, 0, 0, 0};
     if (addr) {
-        if (!alen) return fail(EFAULT);
-        if ((int)*alen < 0) return fail(EINVAL);
+        if (!alen) return errno_ret(EFAULT);
+        if ((int)*alen < 0) return errno_ret(EINVAL);
     }
     int32_t r = __host_net_recvmsg(fd, HP(&iov), 1, 0, 0, (uint32_t)flags,
                                    addr ? HP(&abuf) : 0, addr ? sizeof abuf : 0, HP(&res));
-    if (r) return fail(r);
+    if (r) return errno_ret(r);
     if (addr) put_addr(addr, alen, &abuf, res.addr_len);
     return (ssize_t)res.bytes;
 }

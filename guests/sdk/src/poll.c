@@ -20,16 +20,14 @@
 
 #include "host_net.h"
 #include "host_proc.h"
+#include "internal.h"
 
 _Static_assert(sizeof(struct pollfd) == 8, "Linux struct pollfd");
 
 int poll(struct pollfd *fds, nfds_t n, int timeout) {
     uint32_t ready = 0;
     int32_t r = __host_net_poll(HP(fds), (uint32_t)n, timeout, HP(&ready));
-    if (r) {
-        errno = r;
-        return -1;
-    }
+    if (r) return errno_ret(r);
     return (int)ready;
 }
 
@@ -46,10 +44,7 @@ static int timespec_ms(const struct timespec *ts) {
 int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_t *mask) {
     (void)mask;
     int ms = timespec_ms(ts);
-    if (ms == -2) {
-        errno = EINVAL;
-        return -1;
-    }
+    if (ms == -2) return errno_ret(EINVAL);
     return poll(fds, n, ms);
 }
 
@@ -93,10 +88,7 @@ static int collect(fd_set *set, const struct pollfd *pfd, size_t count, short wa
 
 /* select/pselect with a millisecond timeout (-1 = none). */
 static int do_select(int nfds, fd_set *rfds, fd_set *wfds, fd_set *efds, int ms) {
-    if (nfds < 0 || nfds > FD_SETSIZE) {
-        errno = EINVAL;
-        return -1;
-    }
+    if (nfds < 0 || nfds > FD_SETSIZE) return errno_ret(EINVAL);
     struct pollfd pfd[FD_SETSIZE];
     int16_t slot[FD_SETSIZE];
     size_t count = 0;
@@ -107,15 +99,9 @@ static int do_select(int nfds, fd_set *rfds, fd_set *wfds, fd_set *efds, int ms)
     add(pfd, slot, &count, efds, nfds, POLLPRI);
     uint32_t ready = 0;
     int32_t r = __host_net_poll(HP(pfd), (uint32_t)count, ms, HP(&ready));
-    if (r) {
-        errno = r;
-        return -1;
-    }
+    if (r) return errno_ret(r);
     for (size_t i = 0; i < count; i++) {
-        if (pfd[i].revents & POLLNVAL) {
-            errno = EBADF;
-            return -1;
-        }
+        if (pfd[i].revents & POLLNVAL) return errno_ret(EBADF);
     }
     int n = collect(rfds, pfd, count, POLLIN, IN_SET);
     n += collect(wfds, pfd, count, POLLOUT, OUT_SET);
@@ -135,10 +121,7 @@ int select(int nfds, fd_set *__restrict rfds, fd_set *__restrict wfds, fd_set *_
     int ms = -1;
     int64_t start = 0, total_us = 0;
     if (tv) {
-        if (tv->tv_sec < 0 || tv->tv_usec < 0) {
-            errno = EINVAL;
-            return -1;
-        }
+        if (tv->tv_sec < 0 || tv->tv_usec < 0) return errno_ret(EINVAL);
         /* Linux folds whole seconds of tv_usec into tv_sec. */
         int64_t sec = tv->tv_sec + tv->tv_usec / 1000000, usec = tv->tv_usec % 1000000;
         if (sec >= INT_MAX / 1000) {
@@ -166,9 +149,6 @@ int pselect(int nfds, fd_set *__restrict rfds, fd_set *__restrict wfds, fd_set *
             const struct timespec *__restrict ts, const sigset_t *__restrict mask) {
     (void)mask;
     int ms = timespec_ms(ts);
-    if (ms == -2) {
-        errno = EINVAL;
-        return -1;
-    }
+    if (ms == -2) return errno_ret(EINVAL);
     return do_select(nfds, rfds, wfds, efds, ms);
 }

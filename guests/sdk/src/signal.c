@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "host_proc.h"
+#include "internal.h"
 
 HOST_PROC(sigaction)
 int32_t __host_proc_sigaction(int32_t sig, uint32_t disposition, uint32_t flags, uint64_t mask);
@@ -42,17 +43,8 @@ static void from_mask(uint64_t m, sigset_t *s) {
     s->__bits[1] = (unsigned long)(m >> 32);
 }
 
-static int fail(int32_t e) {
-    if (e == 0) return 0;
-    errno = e;
-    return -1;
-}
-
 int sigaction(int sig, const struct sigaction *restrict act, struct sigaction *restrict old) {
-    if (sig <= 0 || sig >= _NSIG) {
-        errno = EINVAL;
-        return -1;
-    }
+    if (sig <= 0 || sig >= _NSIG) return errno_ret(EINVAL);
     if (old) *old = actions[sig];
     if (!act) return 0;
     uint32_t disposition = act->sa_handler == SIG_DFL   ? 0
@@ -65,7 +57,7 @@ int sigaction(int sig, const struct sigaction *restrict act, struct sigaction *r
         registered = 1;
     }
     int32_t e = __host_proc_sigaction(sig, disposition, (uint32_t)act->sa_flags, to_mask(&act->sa_mask));
-    if (e) return fail(e);
+    if (e) return errno_ret(e);
     actions[sig] = *act;
     return 0;
 }
@@ -95,7 +87,7 @@ int sigprocmask(int how, const sigset_t *restrict set, sigset_t *restrict old) {
         /* Query only: block nothing. */
         e = __host_proc_sigprocmask(SIG_BLOCK, 0, (uint32_t)(uintptr_t)&o);
     }
-    if (e) return fail(e);
+    if (e) return errno_ret(e);
     if (old) from_mask(o, old);
     return 0;
 }
@@ -107,16 +99,16 @@ int pthread_sigmask(int how, const sigset_t *restrict set, sigset_t *restrict ol
 int sigpending(sigset_t *set) {
     uint64_t m = 0;
     int32_t e = __host_proc_sigpending((uint32_t)(uintptr_t)&m);
-    if (e) return fail(e);
+    if (e) return errno_ret(e);
     from_mask(m, set);
     return 0;
 }
 
-int sigsuspend(const sigset_t *mask) { return fail(__host_proc_sigsuspend(to_mask(mask))); }
+int sigsuspend(const sigset_t *mask) { return errno_ret(__host_proc_sigsuspend(to_mask(mask))); }
 
 /* One kernel call: a handler that ran between reading the mask and
  * suspending would leave the wait with nothing to end it. */
-int pause(void) { return fail(__host_proc_pause()); }
+int pause(void) { return errno_ret(__host_proc_pause()); }
 
 /* Called by the sidecar, through the function table, with the kernel's mask
  * for the handler in place. */

@@ -4,7 +4,12 @@
 #include <signal.h>
 #include <string.h>
 
+#include "internal.h"
+
 #define SIGSET_WORD_BITS (8 * sizeof(unsigned long))
+/* The word of `set` that holds signal `sig`, and its bit there. */
+#define SIG_WORD(set, sig) ((set)->__bits[((sig) - 1) / SIGSET_WORD_BITS])
+#define SIG_BIT(sig) (1UL << (((sig) - 1) % SIGSET_WORD_BITS))
 
 static int sig_ok(int sig) { return sig > 0 && sig < _NSIG; }
 
@@ -15,33 +20,23 @@ int sigemptyset(sigset_t *set) {
 
 int sigfillset(sigset_t *set) {
     memset(set, 0, sizeof *set);
-    for (int s = 1; s < _NSIG; s++)
-        set->__bits[(s - 1) / SIGSET_WORD_BITS] |= 1UL << ((s - 1) % SIGSET_WORD_BITS);
+    for (int s = 1; s < _NSIG; s++) SIG_WORD(set, s) |= SIG_BIT(s);
     return 0;
 }
 
 int sigaddset(sigset_t *set, int sig) {
-    if (!sig_ok(sig)) {
-        errno = EINVAL;
-        return -1;
-    }
-    set->__bits[(sig - 1) / SIGSET_WORD_BITS] |= 1UL << ((sig - 1) % SIGSET_WORD_BITS);
+    if (!sig_ok(sig)) return errno_ret(EINVAL);
+    SIG_WORD(set, sig) |= SIG_BIT(sig);
     return 0;
 }
 
 int sigdelset(sigset_t *set, int sig) {
-    if (!sig_ok(sig)) {
-        errno = EINVAL;
-        return -1;
-    }
-    set->__bits[(sig - 1) / SIGSET_WORD_BITS] &= ~(1UL << ((sig - 1) % SIGSET_WORD_BITS));
+    if (!sig_ok(sig)) return errno_ret(EINVAL);
+    SIG_WORD(set, sig) &= ~SIG_BIT(sig);
     return 0;
 }
 
 int sigismember(const sigset_t *set, int sig) {
-    if (!sig_ok(sig)) {
-        errno = EINVAL;
-        return -1;
-    }
-    return !!(set->__bits[(sig - 1) / SIGSET_WORD_BITS] & (1UL << ((sig - 1) % SIGSET_WORD_BITS)));
+    if (!sig_ok(sig)) return errno_ret(EINVAL);
+    return !!(SIG_WORD(set, sig) & SIG_BIT(sig));
 }

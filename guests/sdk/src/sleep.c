@@ -5,6 +5,8 @@
 #include <time.h>
 #include <wasi/api.h>
 
+#include "internal.h"
+
 static int clock_id(clockid_t c, __wasi_clockid_t *out) {
     if (c == CLOCK_REALTIME) *out = __WASI_CLOCKID_REALTIME;
     else if (c == CLOCK_MONOTONIC) *out = __WASI_CLOCKID_MONOTONIC;
@@ -47,10 +49,5 @@ int clock_nanosleep(clockid_t clock, int flags, const struct timespec *req, stru
 }
 
 int nanosleep(const struct timespec *req, struct timespec *rem) {
-    int e = clock_nanosleep(CLOCK_REALTIME, 0, req, rem);
-    if (e) {
-        errno = e;
-        return -1;
-    }
-    return 0;
+    return errno_ret(clock_nanosleep(CLOCK_REALTIME, 0, req, rem));
 }

@@ -21,15 +21,10 @@
 #include <unistd.h>
 
 #include "host_proc.h"
+#include "internal.h"
 
 /* fd.c: open() with the SDK's O_CLOEXEC. */
 int __sidecar_open(const char *path, int flags, ...);
-
-static int ret(int32_t r) {
-    if (r == 0) return 0;
-    errno = r;
-    return -1;
-}
 
 static int32_t ioctl_ptr(int fd, uint32_t req, void *p) {
     return __host_proc_ioctl(fd, req, HP(p));
@@ -41,7 +36,7 @@ static int32_t ioctl_val(int fd, uint32_t req, uint32_t v) {
 
 /* ---- termios ---- */
 
-int tcgetattr(int fd, struct termios *t) { return ret(ioctl_ptr(fd, TCGETS, t)); }
+int tcgetattr(int fd, struct termios *t) { return errno_ret(ioctl_ptr(fd, TCGETS, t)); }
 
 int tcsetattr(int fd, int act, const struct termios *t) {
     uint32_t req;
@@ -56,10 +51,9 @@ int tcsetattr(int fd, int act, const struct termios *t) {
         req = TCSETSF;
         break;
     default:
-        errno = EINVAL;
-        return -1;
+        return errno_ret(EINVAL);
     }
-    return ret(ioctl_ptr(fd, req, (void *)t));
+    return errno_ret(ioctl_ptr(fd, req, (void *)t));
 }
 
 static const unsigned bauds[] = {
@@ -79,10 +73,7 @@ speed_t cfgetospeed(const struct termios *t) { return t->c_cflag & CBAUD; }
 speed_t cfgetispeed(const struct termios *t) { return cfgetospeed(t); }
 
 int cfsetospeed(struct termios *t, speed_t speed) {
-    if (speed & ~(speed_t)CBAUD) {
-        errno = EINVAL;
-        return -1;
-    }
+    if (speed & ~(speed_t)CBAUD) return errno_ret(EINVAL);
     t->c_cflag = (t->c_cflag & ~(tcflag_t)CBAUD) | speed;
     t->__c_ospeed = t->__c_ispeed = baud_of(speed);
     return 0;
@@ -105,40 +96,40 @@ void cfmakeraw(struct termios *t) {
 
 /* ---- line control ---- */
 
-int tcflush(int fd, int queue) { return ret(ioctl_val(fd, TCFLSH, (uint32_t)queue)); }
+int tcflush(int fd, int queue) { return errno_ret(ioctl_val(fd, TCFLSH, (uint32_t)queue)); }
 
-int tcdrain(int fd) { return ret(ioctl_val(fd, TCSBRK, 1)); }
+int tcdrain(int fd) { return errno_ret(ioctl_val(fd, TCSBRK, 1)); }
 
-int tcflow(int fd, int action) { return ret(ioctl_val(fd, TCXONC, (uint32_t)action)); }
+int tcflow(int fd, int action) { return errno_ret(ioctl_val(fd, TCXONC, (uint32_t)action)); }
 
 int tcsendbreak(int fd, int duration) {
     (void)duration;
-    return ret(ioctl_val(fd, TCSBRK, 0));
+    return errno_ret(ioctl_val(fd, TCSBRK, 0));
 }
 
 /* ---- job control and window size ---- */
 
 pid_t tcgetpgrp(int fd) {
     int32_t pgrp;
-    if (ret(ioctl_ptr(fd, TIOCGPGRP, &pgrp))) return -1;
+    if (errno_ret(ioctl_ptr(fd, TIOCGPGRP, &pgrp))) return -1;
     return pgrp;
 }
 
 int tcsetpgrp(int fd, pid_t pgrp) {
     int32_t v = pgrp;
-    return ret(ioctl_ptr(fd, TIOCSPGRP, &v));
+    return errno_ret(ioctl_ptr(fd, TIOCSPGRP, &v));
 }
 
 pid_t tcgetsid(int fd) {
     int32_t sid;
-    if (ret(ioctl_ptr(fd, TIOCGSID, &sid))) return -1;
+    if (errno_ret(ioctl_ptr(fd, TIOCGSID, &sid))) return -1;
     return sid;
 }
 
-int tcgetwinsize(int fd, struct winsize *w) { return ret(ioctl_ptr(fd, TIOCGWINSZ, w)); }
+int tcgetwinsize(int fd, struct winsize *w) { return errno_ret(ioctl_ptr(fd, TIOCGWINSZ, w)); }
 
 int tcsetwinsize(int fd, const struct winsize *w) {
-    return ret(ioctl_ptr(fd, TIOCSWINSZ, (void *)w));
+    return errno_ret(ioctl_ptr(fd, TIOCSWINSZ, (void *)w));
 }
 
 /* ---- names ---- */
@@ -185,17 +176,13 @@ int posix_openpt(int flags) {
 int grantpt(int fd) {
     uint32_t n;
     int32_t r = ioctl_ptr(fd, TIOCGPTN, &n);
-    if (r == 0) return 0;
-    errno = r == EBADF ? EBADF : EINVAL;
-    return -1;
+    return r ? errno_ret(r == EBADF ? EBADF : EINVAL) : 0;
 }
 
 int unlockpt(int fd) {
     int32_t unlock = 0;
     int32_t r = ioctl_ptr(fd, TIOCSPTLCK, &unlock);
-    if (r == 0) return 0;
-    errno = r == ENOTTY ? EINVAL : r;
-    return -1;
+    return errno_ret(r == ENOTTY ? EINVAL : r);
 }
 
 int ptsname_r(int fd, char *buf, size_t len) {
@@ -242,7 +229,7 @@ fail:;
 
 int login_tty(int fd) {
     setsid();
-    if (ret(ioctl_val(fd, TIOCSCTTY, 0))) return -1;
+    if (errno_ret(ioctl_val(fd, TIOCSCTTY, 0))) return -1;
     dup2(fd, 0);
     dup2(fd, 1);
     dup2(fd, 2);
