@@ -18,15 +18,7 @@ use crate::errno::{Errno, KResult};
 use crate::wait::WaitKey;
 
 /// Linux poll(2) bits.
-pub mod poll {
-    pub const POLLIN: u16 = 0x001;
-    pub const POLLPRI: u16 = 0x002;
-    pub const POLLOUT: u16 = 0x004;
-    pub const POLLERR: u16 = 0x008;
-    pub const POLLHUP: u16 = 0x010;
-    pub const POLLNVAL: u16 = 0x020;
-    pub const POLLRDHUP: u16 = 0x2000;
-}
+pub use sidecar_abi::consts::poll;
 
 /// What kind of object a description is; also the `S_IFMT` of its stat.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

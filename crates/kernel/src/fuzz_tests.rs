@@ -6,7 +6,7 @@
 //! `posix_spawn` and `waitpid`, plus what the host does (start a guest, type
 //! on a terminal bridge, feed stdin, connect to a guest listener). The
 //! harness serves the calls the way the runtime's service thread does
-//! (`crates/runtime/src/service.rs`): a blocked call is parked on the wait
+//! (`crates/runtime/src/service/`): a blocked call is parked on the wait
 //! keys the kernel names; after every step the notifier is drained and
 //! exactly the parked calls waiting on a notified key are retried, oldest
 //! first; kernel [`Action`]s unpark killed guests and interrupt parked calls

@@ -10,12 +10,14 @@ use std::any::Any;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
+use sidecar_abi::consts::limits;
+
 use crate::errno::{Errno, KResult};
 use crate::file::{poll, FileDescription, FileType, OpenFile, Stat};
 use crate::wait::{Notifier, WaitKey, WaitQueue};
 
 /// Writes of at most this many bytes are atomic.
-pub const PIPE_BUF: usize = 4096;
+pub const PIPE_BUF: usize = limits::PIPE_BUF as usize;
 /// Linux's default pipe capacity.
 pub const PIPE_CAPACITY: usize = 65536;
 

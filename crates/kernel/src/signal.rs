@@ -1,27 +1,24 @@
 //! Signal numbers and default dispositions (Linux numbering).
+//!
+//! The numbers are `sidecar_abi`'s; the kernel carries them as plain `i32`s
+//! (as `kill(2)`, wait statuses and the runtime do).
 
-pub const SIGHUP: i32 = 1;
-pub const SIGINT: i32 = 2;
-pub const SIGQUIT: i32 = 3;
-pub const SIGILL: i32 = 4;
-pub const SIGABRT: i32 = 6;
-pub const SIGFPE: i32 = 8;
-pub const SIGKILL: i32 = 9;
-pub const SIGSEGV: i32 = 11;
-pub const SIGPIPE: i32 = 13;
-pub const SIGALRM: i32 = 14;
-pub const SIGTERM: i32 = 15;
-pub const SIGCHLD: i32 = 17;
-pub const SIGCONT: i32 = 18;
-pub const SIGSTOP: i32 = 19;
-pub const SIGTSTP: i32 = 20;
-pub const SIGTTIN: i32 = 21;
-pub const SIGTTOU: i32 = 22;
-pub const SIGURG: i32 = 23;
-pub const SIGXCPU: i32 = 24;
-pub const SIGWINCH: i32 = 28;
+use sidecar_abi::consts::signal as abi;
+use sidecar_abi::Signal;
+
+// `pub const SIGxxx: i32`, the ABI's `Signal` of that name as a number.
+macro_rules! signal_numbers {
+    ($($name:ident),* $(,)?) => {
+        $( pub const $name: i32 = abi::$name.number(); )*
+    };
+}
+
+signal_numbers!(
+    SIGHUP, SIGINT, SIGQUIT, SIGILL, SIGABRT, SIGFPE, SIGKILL, SIGSEGV, SIGPIPE, SIGALRM, SIGTERM,
+    SIGCHLD, SIGCONT, SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU, SIGURG, SIGXCPU, SIGWINCH,
+);
 /// Highest valid signal number.
-pub const NSIG: i32 = 64;
+pub const NSIG: i32 = Signal::MAX;
 
 /// What a signal does to a process that neither handles nor ignores it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,18 +40,14 @@ pub fn default_action(sig: i32) -> DefaultAction {
 
 /// The bit of `sig` in a signal set.
 pub fn bit(sig: i32) -> u64 {
-    1u64 << (sig - 1)
+    Signal(sig).bit()
 }
 
 /// `sigaction` flags (Linux values).
-pub const SA_NOCLDSTOP: u32 = 1;
-pub const SA_SIGINFO: u32 = 4;
-pub const SA_RESTART: u32 = 0x1000_0000;
-pub const SA_NODEFER: u32 = 0x4000_0000;
-pub const SA_RESETHAND: u32 = 0x8000_0000;
+pub use sidecar_abi::consts::sa::{SA_NOCLDSTOP, SA_NODEFER, SA_RESETHAND, SA_RESTART, SA_SIGINFO};
 
 /// Signals that can be neither caught, ignored nor blocked.
-pub const UNBLOCKABLE: u64 = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1));
+pub const UNBLOCKABLE: u64 = abi::SIGKILL.bit() | abi::SIGSTOP.bit();
 
 /// What a process does with one signal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

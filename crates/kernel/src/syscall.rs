@@ -16,20 +16,7 @@ use crate::vfs::{OpenFlags, Program};
 use crate::wait::WaitKey;
 
 /// Linux open(2) flag bits, as carried by the `host_proc` ABI.
-pub mod oflag {
-    pub const O_ACCMODE: u32 = 3;
-    pub const O_WRONLY: u32 = 1;
-    pub const O_RDWR: u32 = 2;
-    pub const O_CREAT: u32 = 0o100;
-    pub const O_EXCL: u32 = 0o200;
-    pub const O_TRUNC: u32 = 0o1000;
-    pub const O_APPEND: u32 = 0o2000;
-    pub const O_NONBLOCK: u32 = 0o4000;
-    pub const O_DIRECTORY: u32 = 0o200000;
-    pub const O_NOFOLLOW: u32 = 0o400000;
-    pub const O_NOCTTY: u32 = 0o400;
-    pub const O_CLOEXEC: u32 = 0o2000000;
-}
+pub use sidecar_abi::consts::oflag;
 
 /// One subscription of a poll.
 #[derive(Debug, Clone)]

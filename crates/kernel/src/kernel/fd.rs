@@ -105,21 +105,18 @@ impl Kernel {
     }
 
     pub(super) fn fcntl(&mut self, pid: Pid, fd: i32, cmd: i32, arg: i32) -> KResult<i32> {
-        const F_DUPFD: i32 = 0;
-        const F_GETFD: i32 = 1;
-        const F_SETFD: i32 = 2;
-        const F_GETFL: i32 = 3;
-        const F_SETFL: i32 = 4;
-        const F_DUPFD_CLOEXEC: i32 = 1030;
+        use sidecar_abi::consts::fcntl::{
+            FD_CLOEXEC, F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_GETFL, F_SETFD, F_SETFL,
+        };
         let fds = self.fds_mut(pid);
         let entry = fds.get(fd)?.clone();
         match cmd {
             F_DUPFD | F_DUPFD_CLOEXEC => {
                 fds.alloc(FdEntry::new(entry.file, cmd == F_DUPFD_CLOEXEC), arg)
             }
-            F_GETFD => Ok(entry.cloexec as i32),
+            F_GETFD => Ok(if entry.cloexec { FD_CLOEXEC } else { 0 }),
             F_SETFD => {
-                fds.get_mut(fd)?.cloexec = arg & 1 != 0;
+                fds.get_mut(fd)?.cloexec = arg & FD_CLOEXEC != 0;
                 Ok(0)
             }
             F_GETFL => Ok(status_to_oflag(entry.file.flags()) as i32),

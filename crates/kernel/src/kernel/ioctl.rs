@@ -1,5 +1,13 @@
 //! `ioctl(2)`: the fd-generic requests, then the terminal ones.
 
+use sidecar_abi::consts::ioctl_request::{
+    FIONBIO, FIONREAD, TCFLSH, TCGETS, TCSBRK, TCSETS, TCSETSF, TCSETSW, TCXONC, TIOCGPGRP,
+    TIOCGPTLCK, TIOCGPTN, TIOCGSID, TIOCGWINSZ, TIOCNOTTY, TIOCOUTQ, TIOCSCTTY, TIOCSPGRP,
+    TIOCSPTLCK, TIOCSWINSZ,
+};
+use sidecar_abi::consts::tty_arg::{TCIFLUSH, TCOFLUSH};
+use sidecar_abi::IoctlRequest;
+
 use super::Kernel;
 use crate::errno::{Errno, KResult};
 use crate::file::status;
@@ -9,30 +17,9 @@ use crate::pty::termios::{Termios, Winsize};
 use crate::signal;
 use crate::syscall::{ready, Outcome, Ret};
 
-const FIONREAD: u32 = 0x541B;
-const FIONBIO: u32 = 0x5421;
-const TCGETS: u32 = 0x5401;
-const TCSETS: u32 = 0x5402;
-const TCSETSW: u32 = 0x5403;
-const TCSETSF: u32 = 0x5404;
-const TCSBRK: u32 = 0x5409;
-const TCXONC: u32 = 0x540A;
-const TCFLSH: u32 = 0x540B;
-const TIOCSCTTY: u32 = 0x540E;
-const TIOCGPGRP: u32 = 0x540F;
-const TIOCSPGRP: u32 = 0x5410;
-const TIOCOUTQ: u32 = 0x5411;
-const TIOCGWINSZ: u32 = 0x5413;
-const TIOCSWINSZ: u32 = 0x5414;
-const TIOCNOTTY: u32 = 0x5422;
-const TIOCGSID: u32 = 0x5429;
-const TIOCGPTN: u32 = 0x8004_5430;
-const TIOCSPTLCK: u32 = 0x4004_5431;
-const TIOCGPTLCK: u32 = 0x8004_5439;
-
 /// Requests that change the terminal, refused from the background
 /// (Linux's `tty_check_change`).
-const CHANGES: [u32; 6] = [TCSETS, TCSETSW, TCSETSF, TCXONC, TCFLSH, TIOCSPGRP];
+const CHANGES: [IoctlRequest; 6] = [TCSETS, TCSETSW, TCSETSF, TCXONC, TCFLSH, TIOCSPGRP];
 
 impl Kernel {
     pub(super) fn ioctl(
@@ -43,7 +30,7 @@ impl Kernel {
         arg: i32,
         data: &[u8],
     ) -> Outcome {
-        if CHANGES.contains(&request) {
+        if CHANGES.contains(&IoctlRequest(request)) {
             let slave = self.file(pid, fd).ok().and_then(|f| {
                 f.desc
                     .as_any()
@@ -78,6 +65,7 @@ impl Kernel {
             Ok(i32::from_le_bytes(b))
         };
         let int_out = |v: i32| Ok((0, v.to_le_bytes().to_vec()));
+        let request = IoctlRequest(request);
         let f = self.file(pid, fd)?;
         match request {
             FIONREAD => {
@@ -184,8 +172,8 @@ impl Kernel {
             // The master's input is the slave's output.
             TCFLSH => {
                 let queue = match (is_master, arg) {
-                    (true, 0) => 1,
-                    (true, 1) => 0,
+                    (true, TCIFLUSH) => TCOFLUSH,
+                    (true, TCOFLUSH) => TCIFLUSH,
                     (_, q) => q,
                 };
                 pty.flush(queue).map(|_| (0, Vec::new()))

@@ -41,9 +41,11 @@ use crate::vfs::{OpenFlags, Vfs};
 use crate::wait::{Notifier, WaitKey};
 pub use fs::open_flags;
 pub use limits::Limits;
-pub use process::WNOHANG;
+/// The one interval timer `setitimer` supports.
+pub use sidecar_abi::consts::itimer::ITIMER_REAL;
+/// Waitpid option bit (Linux).
+pub use sidecar_abi::consts::wait::WNOHANG;
 use stdin::HostStdin;
-pub use timer::ITIMER_REAL;
 
 /// How a VM-level guest's standard stream is connected.
 #[derive(Debug, Clone)]

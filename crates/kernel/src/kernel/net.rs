@@ -2,44 +2,28 @@
 
 use std::sync::Arc;
 
+use sidecar_abi::consts::limits;
+use sidecar_abi::consts::msg::{
+    MSG_CMSG_CLOEXEC, MSG_CTRUNC, MSG_DONTWAIT, MSG_NOSIGNAL, MSG_PEEK, MSG_TRUNC, MSG_WAITALL,
+};
+use sidecar_abi::consts::sock_flags::{SOCK_CLOEXEC, SOCK_NONBLOCK};
+use sidecar_abi::consts::socket::{AF_UNIX, SOCK_DGRAM, SOCK_STREAM};
+use sidecar_abi::consts::sockopt::{
+    SOL_SOCKET, SO_ACCEPTCONN, SO_DOMAIN, SO_ERROR, SO_KEEPALIVE, SO_PASSCRED, SO_PEERCRED,
+    SO_PROTOCOL, SO_RCVBUF, SO_REUSEADDR, SO_SNDBUF, SO_TYPE,
+};
+
 use super::Kernel;
 use crate::errno::{Errno, KResult};
 use crate::fd_table::FdEntry;
 use crate::file::{status, FileDescription, OpenFile};
 use crate::process::Pid;
-use crate::syscall::{oflag, ready, Outcome, Ret, SockOpt};
+use crate::syscall::{ready, Outcome, Ret, SockOpt};
 use crate::unix::addr::UnixAddr;
 use crate::unix::socket::{Binding, Received, SockType, UnixSocket};
 
-const AF_UNIX: i32 = 1;
-const SOCK_STREAM: i32 = 1;
-const SOCK_DGRAM: i32 = 2;
-const SOCK_NONBLOCK: i32 = oflag::O_NONBLOCK as i32;
-const SOCK_CLOEXEC: i32 = oflag::O_CLOEXEC as i32;
-
-const MSG_PEEK: u32 = 2;
-const MSG_CTRUNC: u32 = 8;
-const MSG_TRUNC: u32 = 0x20;
-const MSG_DONTWAIT: u32 = 0x40;
-const MSG_WAITALL: u32 = 0x100;
-const MSG_NOSIGNAL: u32 = 0x4000;
-const MSG_CMSG_CLOEXEC: u32 = 0x4000_0000;
-
-const SOL_SOCKET: i32 = 1;
-const SO_REUSEADDR: i32 = 2;
-const SO_TYPE: i32 = 3;
-const SO_ERROR: i32 = 4;
-const SO_SNDBUF: i32 = 7;
-const SO_RCVBUF: i32 = 8;
-const SO_KEEPALIVE: i32 = 9;
-const SO_PASSCRED: i32 = 16;
-const SO_PEERCRED: i32 = 17;
-const SO_ACCEPTCONN: i32 = 30;
-const SO_PROTOCOL: i32 = 38;
-const SO_DOMAIN: i32 = 39;
-
 /// Linux's `SCM_MAX_FD`.
-const SCM_MAX_FD: usize = 253;
+const SCM_MAX_FD: usize = limits::SCM_MAX_FD as usize;
 
 impl Kernel {
     /// The socket behind `fd`, and its open file.

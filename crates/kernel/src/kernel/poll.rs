@@ -79,8 +79,6 @@ impl Kernel {
         fds: &[(i32, u16)],
         deadline: Option<Instant>,
     ) -> Outcome {
-        const POLLRDNORM: u16 = 0x40;
-        const POLLWRNORM: u16 = 0x100;
         let mut revents = Vec::with_capacity(fds.len());
         let mut keys = Vec::new();
         let mut any = false;

@@ -1,5 +1,7 @@
 //! Processes: spawn, wait, exit.
 
+use sidecar_abi::consts::wait::{WCONTINUED, WNOHANG, WUNTRACED};
+
 use super::Kernel;
 use crate::errno::{Errno, KResult};
 use crate::fd_table::FdEntry;
@@ -7,11 +9,6 @@ use crate::file::OpenFile;
 use crate::process::{Pid, ProcState, Process, WaitStatus};
 use crate::signal;
 use crate::syscall::{oflag, ready, Outcome, Ret, SpawnAction, SpawnRequest};
-
-/// Waitpid option bits (Linux).
-pub const WNOHANG: u32 = 1;
-const WUNTRACED: u32 = 2;
-const WCONTINUED: u32 = 8;
 
 impl Kernel {
     /// Finds the module a spawn will run: `path` from `cwd` (the caller's

@@ -1,6 +1,8 @@
 //! Signals: sending, dispositions, masks, and handing caught signals to
 //! the guest's handlers.
 
+use sidecar_abi::consts::sigmask::{SIG_BLOCK, SIG_SETMASK, SIG_UNBLOCK};
+
 use super::{Action, Kernel};
 use crate::errno::{Errno, KResult};
 use crate::process::Pid;
@@ -169,9 +171,9 @@ impl Kernel {
         let sig = self.procs.get_mut(pid).unwrap().sig_mut();
         let old = sig.blocked;
         sig.blocked = match how {
-            0 => old | set,
-            1 => old & !set,
-            2 => set,
+            SIG_BLOCK => old | set,
+            SIG_UNBLOCK => old & !set,
+            SIG_SETMASK => set,
             _ => return Err(Errno::EINVAL),
         } & !signal::UNBLOCKABLE;
         self.after_unblock(pid);

@@ -3,15 +3,14 @@
 
 use std::time::Instant;
 
+use sidecar_abi::consts::itimer::ITIMER_REAL;
+
 use super::Kernel;
 use crate::errno::Errno;
 use crate::process::Pid;
 use crate::signal;
 use crate::syscall::{Outcome, Ret, Syscall};
 use crate::timer::ITimerVal;
-
-/// The one interval timer `setitimer` supports.
-pub const ITIMER_REAL: i32 = 0;
 
 impl Kernel {
     /// `setitimer(which, new)`, or `getitimer(which)` without `new`.

@@ -9,6 +9,8 @@ use std::any::Any;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
+use sidecar_abi::consts::tty_arg::{TCIFLUSH, TCIOFF, TCIOFLUSH, TCION, TCOFLUSH, TCOOFF, TCOON};
+
 use super::line_discipline::LineDiscipline;
 use super::termios::{Termios, Winsize};
 use crate::errno::{Errno, KResult};
@@ -196,9 +198,9 @@ impl Pty {
     pub fn flush(&self, queue: i32) -> KResult<()> {
         let mut s = self.lock();
         match queue {
-            0 => s.ld.flush_input(),
-            1 => s.ld.flush_output(),
-            2 => {
+            TCIFLUSH => s.ld.flush_input(),
+            TCOFLUSH => s.ld.flush_output(),
+            TCIOFLUSH => {
                 s.ld.flush_input();
                 s.ld.flush_output();
             }
@@ -212,10 +214,10 @@ impl Pty {
     pub fn flow(&self, action: i32) -> KResult<()> {
         let mut s = self.lock();
         match action {
-            0 => s.ld.stop_output(),
-            1 => s.ld.start_output(),
+            TCOOFF => s.ld.stop_output(),
+            TCOON => s.ld.start_output(),
             // Input flow control has nothing to stop on a pty.
-            2 | 3 => {}
+            TCIOFF | TCION => {}
             _ => return Err(Errno::EINVAL),
         }
         drop(s);

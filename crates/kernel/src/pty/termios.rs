@@ -2,155 +2,42 @@
 //! userspace sees them, with every flag and control-character index at its
 //! Linux value.
 //!
-//! The byte layouts are the ones the ioctl ABI passes (`TCGETS`/`TCSETS*`,
+//! The constants and the byte layouts are `sidecar_abi`'s. The layouts are
+//! the ones the ioctl ABI passes (`TCGETS`/`TCSETS*`,
 //! `TIOCGWINSZ`/`TIOCSWINSZ`): the 60-byte glibc/musl `struct termios`
 //! (`NCCS` = 32, trailing speed words) and the 8-byte `struct winsize`, both
-//! little-endian.
+//! little-endian, encoded field by field as `sidecar_abi::records` lays them
+//! out.
 
-// c_iflag: input modes.
-pub const IGNBRK: u32 = 0o000001;
-pub const BRKINT: u32 = 0o000002;
-pub const IGNPAR: u32 = 0o000004;
-pub const PARMRK: u32 = 0o000010;
-pub const INPCK: u32 = 0o000020;
-pub const ISTRIP: u32 = 0o000040;
-pub const INLCR: u32 = 0o000100;
-pub const IGNCR: u32 = 0o000200;
-pub const ICRNL: u32 = 0o000400;
-pub const IUCLC: u32 = 0o001000;
-pub const IXON: u32 = 0o002000;
-pub const IXANY: u32 = 0o004000;
-pub const IXOFF: u32 = 0o010000;
-pub const IMAXBEL: u32 = 0o020000;
-pub const IUTF8: u32 = 0o040000;
+use sidecar_abi::records as abi;
+use sidecar_abi::Record;
 
-// c_oflag: output modes.
-pub const OPOST: u32 = 0o000001;
-pub const OLCUC: u32 = 0o000002;
-pub const ONLCR: u32 = 0o000004;
-pub const OCRNL: u32 = 0o000010;
-pub const ONOCR: u32 = 0o000020;
-pub const ONLRET: u32 = 0o000040;
-pub const OFILL: u32 = 0o000100;
-pub const OFDEL: u32 = 0o000200;
-pub const NLDLY: u32 = 0o000400;
-pub const NL0: u32 = 0o000000;
-pub const NL1: u32 = 0o000400;
-pub const CRDLY: u32 = 0o003000;
-pub const CR0: u32 = 0o000000;
-pub const CR1: u32 = 0o001000;
-pub const CR2: u32 = 0o002000;
-pub const CR3: u32 = 0o003000;
-pub const TABDLY: u32 = 0o014000;
-pub const TAB0: u32 = 0o000000;
-pub const TAB1: u32 = 0o004000;
-pub const TAB2: u32 = 0o010000;
-pub const TAB3: u32 = 0o014000;
-/// Expand tabs to spaces; Linux's name for `TAB3`.
-pub const XTABS: u32 = 0o014000;
-pub const BSDLY: u32 = 0o020000;
-pub const BS0: u32 = 0o000000;
-pub const BS1: u32 = 0o020000;
-pub const VTDLY: u32 = 0o040000;
-pub const VT0: u32 = 0o000000;
-pub const VT1: u32 = 0o040000;
-pub const FFDLY: u32 = 0o100000;
-pub const FF0: u32 = 0o000000;
-pub const FF1: u32 = 0o100000;
+// Every flag, field, baud code and `c_cc` index, as the ABI defines them.
+pub use sidecar_abi::consts::termios_cc::{
+    NCCS, VDISCARD, VEOF, VEOL, VEOL2, VERASE, VINTR, VKILL, VLNEXT, VMIN, VQUIT, VREPRINT, VSTART,
+    VSTOP, VSUSP, VSWTC, VTIME, VWERASE,
+};
+pub use sidecar_abi::consts::termios_cflag::{
+    B0, B1000000, B110, B115200, B1152000, B1200, B134, B150, B1500000, B1800, B19200, B200,
+    B2000000, B230400, B2400, B2500000, B300, B3000000, B3500000, B38400, B4000000, B460800, B4800,
+    B50, B500000, B57600, B576000, B600, B75, B921600, B9600, BOTHER, CBAUD, CBAUDEX, CIBAUD,
+    CLOCAL, CMSPAR, CREAD, CRTSCTS, CS5, CS6, CS7, CS8, CSIZE, CSTOPB, EXTA, EXTB, HUPCL, IBSHIFT,
+    PARENB, PARODD,
+};
+pub use sidecar_abi::consts::termios_iflag::{
+    BRKINT, ICRNL, IGNBRK, IGNCR, IGNPAR, IMAXBEL, INLCR, INPCK, ISTRIP, IUCLC, IUTF8, IXANY,
+    IXOFF, IXON, PARMRK,
+};
+pub use sidecar_abi::consts::termios_lflag::{
+    ECHO, ECHOCTL, ECHOE, ECHOK, ECHOKE, ECHONL, ECHOPRT, EXTPROC, FLUSHO, ICANON, IEXTEN, ISIG,
+    NOFLSH, PENDIN, TOSTOP, XCASE,
+};
+pub use sidecar_abi::consts::termios_oflag::{
+    BS0, BS1, BSDLY, CR0, CR1, CR2, CR3, CRDLY, FF0, FF1, FFDLY, NL0, NL1, NLDLY, OCRNL, OFDEL,
+    OFILL, OLCUC, ONLCR, ONLRET, ONOCR, OPOST, TAB0, TAB1, TAB2, TAB3, TABDLY, VT0, VT1, VTDLY,
+    XTABS,
+};
 
-// c_cflag: control modes.
-pub const CBAUD: u32 = 0o010017;
-pub const B0: u32 = 0o000000;
-pub const B50: u32 = 0o000001;
-pub const B75: u32 = 0o000002;
-pub const B110: u32 = 0o000003;
-pub const B134: u32 = 0o000004;
-pub const B150: u32 = 0o000005;
-pub const B200: u32 = 0o000006;
-pub const B300: u32 = 0o000007;
-pub const B600: u32 = 0o000010;
-pub const B1200: u32 = 0o000011;
-pub const B1800: u32 = 0o000012;
-pub const B2400: u32 = 0o000013;
-pub const B4800: u32 = 0o000014;
-pub const B9600: u32 = 0o000015;
-pub const B19200: u32 = 0o000016;
-pub const B38400: u32 = 0o000017;
-pub const EXTA: u32 = B19200;
-pub const EXTB: u32 = B38400;
-pub const CSIZE: u32 = 0o000060;
-pub const CS5: u32 = 0o000000;
-pub const CS6: u32 = 0o000020;
-pub const CS7: u32 = 0o000040;
-pub const CS8: u32 = 0o000060;
-pub const CSTOPB: u32 = 0o000100;
-pub const CREAD: u32 = 0o000200;
-pub const PARENB: u32 = 0o000400;
-pub const PARODD: u32 = 0o001000;
-pub const HUPCL: u32 = 0o002000;
-pub const CLOCAL: u32 = 0o004000;
-pub const CBAUDEX: u32 = 0o010000;
-pub const BOTHER: u32 = 0o010000;
-pub const B57600: u32 = 0o010001;
-pub const B115200: u32 = 0o010002;
-pub const B230400: u32 = 0o010003;
-pub const B460800: u32 = 0o010004;
-pub const B500000: u32 = 0o010005;
-pub const B576000: u32 = 0o010006;
-pub const B921600: u32 = 0o010007;
-pub const B1000000: u32 = 0o010010;
-pub const B1152000: u32 = 0o010011;
-pub const B1500000: u32 = 0o010012;
-pub const B2000000: u32 = 0o010013;
-pub const B2500000: u32 = 0o010014;
-pub const B3000000: u32 = 0o010015;
-pub const B3500000: u32 = 0o010016;
-pub const B4000000: u32 = 0o010017;
-/// Input baud rate bits (the `CBAUD` field shifted by `IBSHIFT`).
-pub const CIBAUD: u32 = 0o02003600000;
-pub const IBSHIFT: u32 = 16;
-pub const CMSPAR: u32 = 0o10000000000;
-pub const CRTSCTS: u32 = 0o20000000000;
-
-// c_lflag: local modes.
-pub const ISIG: u32 = 0o000001;
-pub const ICANON: u32 = 0o000002;
-pub const XCASE: u32 = 0o000004;
-pub const ECHO: u32 = 0o000010;
-pub const ECHOE: u32 = 0o000020;
-pub const ECHOK: u32 = 0o000040;
-pub const ECHONL: u32 = 0o000100;
-pub const NOFLSH: u32 = 0o000200;
-pub const TOSTOP: u32 = 0o000400;
-pub const ECHOCTL: u32 = 0o001000;
-pub const ECHOPRT: u32 = 0o002000;
-pub const ECHOKE: u32 = 0o004000;
-pub const FLUSHO: u32 = 0o010000;
-pub const PENDIN: u32 = 0o040000;
-pub const IEXTEN: u32 = 0o100000;
-pub const EXTPROC: u32 = 0o200000;
-
-// c_cc indices.
-pub const VINTR: usize = 0;
-pub const VQUIT: usize = 1;
-pub const VERASE: usize = 2;
-pub const VKILL: usize = 3;
-pub const VEOF: usize = 4;
-pub const VTIME: usize = 5;
-pub const VMIN: usize = 6;
-pub const VSWTC: usize = 7;
-pub const VSTART: usize = 8;
-pub const VSTOP: usize = 9;
-pub const VSUSP: usize = 10;
-pub const VEOL: usize = 11;
-pub const VREPRINT: usize = 12;
-pub const VDISCARD: usize = 13;
-pub const VWERASE: usize = 14;
-pub const VLNEXT: usize = 15;
-pub const VEOL2: usize = 16;
-
-/// Length of `c_cc` in the userspace struct (the kernel's own has 19).
-pub const NCCS: usize = 32;
 /// A `c_cc` slot holding this value is disabled (Linux `_POSIX_VDISABLE`).
 pub const POSIX_VDISABLE: u8 = 0;
 
@@ -178,43 +65,21 @@ pub struct Termios {
 
 impl Termios {
     /// Size of the userspace layout in bytes.
-    pub const SIZE: usize = 60;
-
-    const OFF_LINE: usize = 16;
-    const OFF_CC: usize = 17;
-    const OFF_ISPEED: usize = 52;
-    const OFF_OSPEED: usize = 56;
+    pub const SIZE: usize = abi::Termios::SIZE;
 
     /// Serializes to the userspace layout; the 3 padding bytes after `c_cc`
     /// are zero.
     pub fn to_bytes(&self) -> [u8; Self::SIZE] {
         let mut b = [0u8; Self::SIZE];
-        b[0..4].copy_from_slice(&self.c_iflag.to_le_bytes());
-        b[4..8].copy_from_slice(&self.c_oflag.to_le_bytes());
-        b[8..12].copy_from_slice(&self.c_cflag.to_le_bytes());
-        b[12..16].copy_from_slice(&self.c_lflag.to_le_bytes());
-        b[Self::OFF_LINE] = self.c_line;
-        b[Self::OFF_CC..Self::OFF_CC + NCCS].copy_from_slice(&self.c_cc);
-        b[Self::OFF_ISPEED..Self::OFF_ISPEED + 4].copy_from_slice(&self.c_ispeed.to_le_bytes());
-        b[Self::OFF_OSPEED..Self::OFF_OSPEED + 4].copy_from_slice(&self.c_ospeed.to_le_bytes());
+        abi::Termios::from(*self).encode_into(&mut b);
         b
     }
 
     /// Parses the userspace layout; padding is ignored.
     pub fn from_bytes(b: &[u8; Self::SIZE]) -> Termios {
-        let word = |off: usize| u32::from_le_bytes([b[off], b[off + 1], b[off + 2], b[off + 3]]);
-        let mut c_cc = [0u8; NCCS];
-        c_cc.copy_from_slice(&b[Self::OFF_CC..Self::OFF_CC + NCCS]);
-        Termios {
-            c_iflag: word(0),
-            c_oflag: word(4),
-            c_cflag: word(8),
-            c_lflag: word(12),
-            c_line: b[Self::OFF_LINE],
-            c_cc,
-            c_ispeed: word(Self::OFF_ISPEED),
-            c_ospeed: word(Self::OFF_OSPEED),
-        }
+        abi::Termios::decode(b)
+            .expect("a whole struct termios")
+            .into()
     }
 
     /// Whether any of `bits` is set in `c_iflag`.
@@ -279,6 +144,36 @@ impl Default for Termios {
     }
 }
 
+impl From<Termios> for abi::Termios {
+    fn from(t: Termios) -> abi::Termios {
+        abi::Termios {
+            c_iflag: t.c_iflag,
+            c_oflag: t.c_oflag,
+            c_cflag: t.c_cflag,
+            c_lflag: t.c_lflag,
+            c_line: t.c_line,
+            c_cc: t.c_cc,
+            c_ispeed: t.c_ispeed,
+            c_ospeed: t.c_ospeed,
+        }
+    }
+}
+
+impl From<abi::Termios> for Termios {
+    fn from(t: abi::Termios) -> Termios {
+        Termios {
+            c_iflag: t.c_iflag,
+            c_oflag: t.c_oflag,
+            c_cflag: t.c_cflag,
+            c_lflag: t.c_lflag,
+            c_line: t.c_line,
+            c_cc: t.c_cc,
+            c_ispeed: t.c_ispeed,
+            c_ospeed: t.c_ospeed,
+        }
+    }
+}
+
 /// `struct winsize`: the terminal size in characters and pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Winsize {
@@ -290,24 +185,39 @@ pub struct Winsize {
 
 impl Winsize {
     /// Size of the userspace layout in bytes.
-    pub const SIZE: usize = 8;
+    pub const SIZE: usize = abi::Winsize::SIZE;
 
     pub fn to_bytes(&self) -> [u8; Self::SIZE] {
         let mut b = [0u8; Self::SIZE];
-        b[0..2].copy_from_slice(&self.rows.to_le_bytes());
-        b[2..4].copy_from_slice(&self.cols.to_le_bytes());
-        b[4..6].copy_from_slice(&self.xpixel.to_le_bytes());
-        b[6..8].copy_from_slice(&self.ypixel.to_le_bytes());
+        abi::Winsize::from(*self).encode_into(&mut b);
         b
     }
 
     pub fn from_bytes(b: &[u8; Self::SIZE]) -> Winsize {
-        let half = |off: usize| u16::from_le_bytes([b[off], b[off + 1]]);
+        abi::Winsize::decode(b)
+            .expect("a whole struct winsize")
+            .into()
+    }
+}
+
+impl From<Winsize> for abi::Winsize {
+    fn from(w: Winsize) -> abi::Winsize {
+        abi::Winsize {
+            ws_row: w.rows,
+            ws_col: w.cols,
+            ws_xpixel: w.xpixel,
+            ws_ypixel: w.ypixel,
+        }
+    }
+}
+
+impl From<abi::Winsize> for Winsize {
+    fn from(w: abi::Winsize) -> Winsize {
         Winsize {
-            rows: half(0),
-            cols: half(2),
-            xpixel: half(4),
-            ypixel: half(6),
+            rows: w.ws_row,
+            cols: w.ws_col,
+            xpixel: w.ws_xpixel,
+            ypixel: w.ws_ypixel,
         }
     }
 }

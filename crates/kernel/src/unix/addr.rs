@@ -1,10 +1,19 @@
 //! AF_UNIX addresses in Linux's `struct sockaddr_un` encoding.
 
+use std::mem::offset_of;
+
+use sidecar_abi::consts::socket;
+use sidecar_abi::records::SockaddrUn;
+use sidecar_abi::Record;
+
 use crate::errno::{Errno, KResult};
 
-pub const AF_UNIX: u16 = 1;
+/// `sun_family` of an AF_UNIX address (the ABI's `AF_UNIX`, as stored).
+pub const AF_UNIX: u16 = socket::AF_UNIX as u16;
+/// Where `sun_path` starts (after the family).
+const SUN_PATH_OFF: usize = offset_of!(SockaddrUn, sun_path);
 /// Bytes of `sun_path`.
-pub const SUN_PATH_MAX: usize = 108;
+pub const SUN_PATH_MAX: usize = SockaddrUn::SIZE - SUN_PATH_OFF;
 
 /// A socket's name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -19,13 +28,13 @@ pub enum UnixAddr {
 impl UnixAddr {
     /// Parses raw sockaddr bytes the way Linux's `unix_mkname` does.
     pub fn parse(raw: &[u8]) -> KResult<UnixAddr> {
-        if raw.len() < 2 || raw.len() > 2 + SUN_PATH_MAX {
+        if raw.len() < SUN_PATH_OFF || raw.len() > SUN_PATH_OFF + SUN_PATH_MAX {
             return Err(Errno::EINVAL);
         }
         if u16::from_le_bytes([raw[0], raw[1]]) != AF_UNIX {
             return Err(Errno::EINVAL);
         }
-        let path = &raw[2..];
+        let path = &raw[SUN_PATH_OFF..];
         if path.is_empty() {
             return Ok(UnixAddr::Unnamed);
         }

@@ -15,6 +15,8 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
+use sidecar_abi::consts::shut::{SHUT_RD, SHUT_RDWR, SHUT_WR};
+
 use super::addr::UnixAddr;
 use crate::errno::{Errno, KResult};
 use crate::file::{poll, FileDescription, FileType, OpenFile, Stat};
@@ -610,9 +612,9 @@ impl UnixSocket {
 
     pub fn shutdown(&self, how: i32) -> KResult<()> {
         let (mine, theirs) = match how {
-            0 => (RCV_SHUTDOWN, SEND_SHUTDOWN),
-            1 => (SEND_SHUTDOWN, RCV_SHUTDOWN),
-            2 => (SHUTDOWN_MASK, SHUTDOWN_MASK),
+            SHUT_RD => (RCV_SHUTDOWN, SEND_SHUTDOWN),
+            SHUT_WR => (SEND_SHUTDOWN, RCV_SHUTDOWN),
+            SHUT_RDWR => (SHUTDOWN_MASK, SHUTDOWN_MASK),
             _ => return Err(Errno::EINVAL),
         };
         let mut i = self.inner();
@@ -843,7 +845,7 @@ mod tests {
         assert_eq!(b.poll(), POLLIN | POLLOUT);
         assert_eq!(b.recv_stream(10, false).unwrap().data, b"ping");
         assert_eq!(b.recv_stream(10, false).unwrap_err(), Errno::EAGAIN);
-        a.shutdown(1).unwrap();
+        a.shutdown(SHUT_WR).unwrap();
         assert_eq!(a.send_stream(b"x", vec![]).unwrap_err(), Errno::EPIPE);
         assert!(b.recv_stream(10, false).unwrap().data.is_empty());
         assert_eq!(b.poll(), POLLIN | POLLRDHUP | POLLOUT);

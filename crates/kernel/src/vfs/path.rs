@@ -8,12 +8,14 @@
 
 use std::collections::VecDeque;
 
+use sidecar_abi::consts::limits;
+
 use super::{is_dir, Backend, Name, Vfs};
 use crate::errno::{Errno, KResult};
 use crate::file::{FileType, Stat};
 
 pub(crate) const NAME_MAX: usize = 255;
-pub(crate) const PATH_MAX: usize = 4096;
+pub(crate) const PATH_MAX: usize = limits::PATH_MAX as usize;
 const MAX_SYMLINKS: usize = 40;
 /// The deepest a walk may go: as deep as a PATH_MAX path can spell
 /// (`a/a/...`). Like Linux's limits, it bounds the work of one lookup.
