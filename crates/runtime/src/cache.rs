@@ -168,7 +168,7 @@ impl ModuleCache {
     /// Checks imports and exports, then pre-links the module.
     fn prepare(&self, name: &str, module: &Module) -> Result<InstancePre<GuestCtx>, LoadError> {
         for import in module.imports() {
-            let known = crate::abi::is_defined(import.module(), import.name());
+            let known = sidecar_abi::imports::find(import.module(), import.name()).is_some();
             if !known || !matches!(import.ty(), ExternType::Func(_)) {
                 return Err(LoadError::UnknownImport {
                     name: name.to_owned(),
