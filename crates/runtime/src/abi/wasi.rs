@@ -213,10 +213,7 @@ fn define(l: &mut Linker<GuestCtx>, f: WasiFn) -> wasmtime::Result<()> {
 fn args_sizes_get(mut c: C<'_>, argc: u32, size: u32) -> wasmtime::Result<i32> {
     run(&mut c, |c| {
         let (mut m, ctx) = split(c)?;
-        let total: usize = ctx.spec.args.iter().map(|a| a.len() + 1).sum();
-        m.write_u32(argc, ctx.spec.args.len() as u32)?;
-        m.write_u32(size, total as u32)?;
-        Ok(())
+        write_sizes(&mut m, &ctx.spec.args, argc, size)
     })
 }
 
@@ -230,10 +227,7 @@ fn args_get(mut c: C<'_>, argv: u32, buf: u32) -> wasmtime::Result<i32> {
 fn environ_sizes_get(mut c: C<'_>, count: u32, size: u32) -> wasmtime::Result<i32> {
     run(&mut c, |c| {
         let (mut m, ctx) = split(c)?;
-        let total: usize = ctx.spec.env.iter().map(|a| a.len() + 1).sum();
-        m.write_u32(count, ctx.spec.env.len() as u32)?;
-        m.write_u32(size, total as u32)?;
-        Ok(())
+        write_sizes(&mut m, &ctx.spec.env, count, size)
     })
 }
 
@@ -844,6 +838,20 @@ fn not_a_socket(c: &mut C<'_>, fd: i32) -> AbiResult<()> {
     let (_, ctx) = split(c)?;
     ctx.call(Syscall::FdStat { fd })?;
     Err(Errno::ENOTSOCK.into())
+}
+
+/// `args_sizes_get`/`environ_sizes_get`: the count, and the bytes the
+/// NUL-terminated strings need.
+fn write_sizes(
+    m: &mut super::GuestMem<'_>,
+    items: &[String],
+    count: u32,
+    size: u32,
+) -> AbiResult<()> {
+    let total: usize = items.iter().map(|a| a.len() + 1).sum();
+    m.write_u32(count, items.len() as u32)?;
+    m.write_u32(size, total as u32)?;
+    Ok(())
 }
 
 fn write_strings(
