@@ -269,6 +269,9 @@ imports! {
         /// posix_spawn: run the module at `path` as a child (file actions, attributes).
         Spawn = spawn(path: Ptr, path_len: U32, argv: Ptr, argv_len: U32, envp: Ptr, envp_len: U32,
                       actions: Ptr, n_actions: U32, attr: Ptr, pid_out: Ptr) -> Errno;
+        /// execve: replace the caller's image with the module (or `#!` script) at `path`; returns only on failure.
+        Execve = execve(path: Ptr, path_len: U32, argv: Ptr, argv_len: U32, envp: Ptr, envp_len: U32,
+                        cwd: Ptr, cwd_len: U32) -> Errno;
         /// waitpid: status in Linux encoding; *pid_out = 0 with WNOHANG and nothing to report.
         Wait = wait(pid: I32, options: U32, status_out: Ptr, pid_out: Ptr) -> Errno;
         /// kill(2); sig 0 probes.
@@ -303,6 +306,8 @@ imports! {
         SigProcMask = sigprocmask(how: I32, set: U64, old_out: Ptr) -> Errno;
         /// The pending set (u64).
         SigPending = sigpending(set_out: Ptr) -> Errno;
+        /// The set (u64) of signals whose disposition is SIG_IGN (inherited across spawn and exec).
+        SigIgnored = sigignored(set_out: Ptr) -> Errno;
         /// Wait with mask in place until a caught signal ran; EINTR.
         SigSuspend = sigsuspend(mask: U64) -> Errno;
         /// sigsuspend with the current mask; EINTR.

@@ -112,6 +112,11 @@ impl Process {
         &self.name
     }
 
+    /// Renames it (a new image after `execve`).
+    pub fn set_name(&mut self, name: String) {
+        self.name = name;
+    }
+
     pub fn state(&self) -> ProcState {
         self.state
     }

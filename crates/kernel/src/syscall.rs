@@ -232,6 +232,16 @@ pub enum Syscall {
         chdirs: Vec<String>,
     },
     Spawn(SpawnRequest),
+    /// Commits an `execve` whose new image the runtime has already loaded:
+    /// the process keeps its pid, parent, group, session, timers, signal
+    /// mask and pending set; its close-on-exec fds close, caught signals
+    /// revert to their default, and `cwd` (the caller's working directory,
+    /// which the guest keeps itself) becomes its own. Cannot fail once
+    /// `cwd` resolves.
+    Exec {
+        name: String,
+        cwd: String,
+    },
     Wait {
         pid: Pid,
         options: u32,
@@ -362,6 +372,9 @@ pub enum Syscall {
         set: u64,
     },
     SigPending,
+    /// The signals whose disposition is `SIG_IGN`: what a new image
+    /// (spawned or exec'd) inherited, for the SDK's `sigaction` queries.
+    SigIgnored,
     /// Waits with `mask` blocked until a handler is due; always `EINTR`.
     /// `None` keeps the current mask (`pause`), in the same step.
     SigSuspend {

@@ -23,6 +23,34 @@ pub enum GuestExit {
     Signaled(i32),
 }
 
+/// A committed `execve`: the image that replaces the guest's. Carried
+/// through wasmtime as the error of the `execve` host call, which unwinds
+/// the old instance; the guest's thread then runs this one in a fresh
+/// `Store`, as the same process.
+pub(crate) struct ExecImage {
+    pub pre: InstancePre<GuestCtx>,
+    pub name: String,
+    pub args: Vec<String>,
+    pub env: Vec<String>,
+}
+
+impl std::fmt::Debug for ExecImage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExecImage")
+            .field("name", &self.name)
+            .field("args", &self.args)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Display for ExecImage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "replaced by {} (execve)", self.name)
+    }
+}
+
+impl std::error::Error for ExecImage {}
+
 /// Why a host call did not produce a value.
 #[derive(Debug)]
 pub enum Fault {
@@ -125,6 +153,18 @@ impl GuestCtx {
             Reply::Done { result, .. } => result.map_err(Fault::Errno),
             _ => Err(Fault::Errno(Errno::EIO)),
         }
+    }
+
+    /// Takes on a new image after `execve`: its name, argv and environment;
+    /// a fresh memory count (the old store's memory is gone) and no
+    /// registered trampoline.
+    fn replace_image(&mut self, name: String, args: Vec<String>, env: Vec<String>) {
+        self.spec.name = name;
+        self.spec.args = args;
+        self.spec.env = env;
+        self.memory = None;
+        self.trampoline = None;
+        self.limits = GuestLimiter::new(self.spec.memory_limit, self.shared.usage.clone());
     }
 
     /// Whether a caught signal may be due; clears the flag.
@@ -287,18 +327,101 @@ fn run(
     ready: &mut Option<crossbeam_channel::Sender<Result<(), (Errno, String)>>>,
 ) {
     let pid = ctx.pid;
-    let name = ctx.spec.name.clone();
     let budget = ctx.spec.budget;
+    let tx = ctx.tx.clone();
+    let (mut pre, mut ctx) = (pre, ctx);
+    // The fuel a new image starts with: its budget, or after an execve
+    // what the old image left.
+    let mut fuel = match budget {
+        Budget::Fuel(n) => n,
+        Budget::Unlimited => u64::MAX,
+    };
+    loop {
+        let mut store = new_store(&shared, ctx, fuel);
+        let result = match pre.instantiate(&mut store) {
+            Ok(instance) => {
+                let _ = ready.take().map(|r| r.send(Ok(())));
+                store.data_mut().memory = instance.get_memory(&mut store, "memory");
+                instance
+                    .get_typed_func::<(), ()>(&mut store, "_start")
+                    .and_then(|entry| entry.call(&mut store, ()))
+            }
+            // Code ran (a start function) and ended the process: it existed.
+            Err(e) if e.is::<GuestExit>() || e.is::<Trap>() || e.is::<ExecImage>() => {
+                let _ = ready.take().map(|r| r.send(Ok(())));
+                Err(e)
+            }
+            Err(e) => {
+                let what = format!("cannot make its instance: {}", first_line(&e));
+                match ready.take() {
+                    Some(r) => {
+                        let errno = instantiate_errno(&e);
+                        let _ = r.send(Err((errno, what)));
+                        return;
+                    }
+                    // Past execve's point of no return: the process dies,
+                    // as Linux kills it with SIGSEGV.
+                    None => {
+                        let name = &store.data().spec.name;
+                        tracing::warn!(
+                            "guest {name} (pid {pid}): {what} after execve; killed with SIGSEGV"
+                        );
+                        Err(GuestExit::Signaled(signal::SIGSEGV).into())
+                    }
+                }
+            }
+        };
+        let result = match result {
+            Err(e) if e.is::<ExecImage>() => e.downcast::<ExecImage>().map_err(Err),
+            other => Err(other),
+        };
+        let result = match result {
+            // execve: the same process, thread and fuel go on with the new
+            // image; the old store (its memory) is gone before the new one
+            // is made.
+            Ok(image) => {
+                if shared.fuel {
+                    fuel = store.get_fuel().unwrap_or(0);
+                }
+                ctx = store.into_data();
+                ctx.replace_image(image.name, image.args, image.env);
+                pre = image.pre;
+                continue;
+            }
+            Err(result) => result,
+        };
+        let name = store.data().spec.name.clone();
+        let status = match result {
+            Ok(()) => WaitStatus::exited(0),
+            Err(e) => classify(&e, &name, pid, budget),
+        };
+        // What it did not burn goes back to its parent.
+        if shared.fuel && budget != Budget::Unlimited {
+            let ctx = store.data();
+            let left = store.get_fuel().unwrap_or(0);
+            let unburnt = left.saturating_add(ctx.refund.swap(0, Ordering::Relaxed));
+            if let Some(to) = &ctx.refund_to {
+                to.fetch_add(unburnt, Ordering::Relaxed);
+            }
+        }
+        let _ = tx.send(Msg::Call {
+            pid,
+            call: Syscall::Exit { status },
+        });
+        drop(store);
+        return;
+    }
+}
+
+/// A store for one image of the guest: its memory limiter, `fuel`, and the
+/// epoch callback through which signals reach running wasm.
+fn new_store(shared: &Shared, ctx: GuestCtx, fuel: u64) -> Store<GuestCtx> {
+    let (pid, name) = (ctx.pid, ctx.spec.name.clone());
     let kill = ctx.link.kill.clone();
     let stop = ctx.link.stop.clone();
-    let tx = ctx.tx.clone();
     let mut store = Store::new(&shared.engine, ctx);
     store.limiter(|c| &mut c.limits);
     if shared.fuel {
-        let fuel = match budget {
-            Budget::Fuel(n) => n,
-            Budget::Unlimited => u64::MAX,
-        };
         if let Err(e) = store.set_fuel(fuel) {
             tracing::error!("guest {name} (pid {pid}): cannot set its fuel: {e}");
         }
@@ -306,7 +429,6 @@ fn run(
     // Epochs only advance when a signal must reach running wasm; the
     // callback checks whether it is for us.
     store.set_epoch_deadline(1);
-    let flag = kill.clone();
     store.epoch_deadline_callback(move |ctx| {
         // Stopped while computing: wait here until SIGCONT (or death).
         if stop.swap(false, Ordering::SeqCst) {
@@ -314,50 +436,12 @@ fn run(
                 return Err(x.into());
             }
         }
-        match flag.load(Ordering::SeqCst) {
+        match kill.load(Ordering::SeqCst) {
             0 => Ok(UpdateDeadline::Continue(1)),
             sig => Err(GuestExit::Signaled(sig).into()),
         }
     });
-
-    let result = match pre.instantiate(&mut store) {
-        Ok(instance) => {
-            let _ = ready.take().map(|r| r.send(Ok(())));
-            store.data_mut().memory = instance.get_memory(&mut store, "memory");
-            instance
-                .get_typed_func::<(), ()>(&mut store, "_start")
-                .and_then(|entry| entry.call(&mut store, ()))
-        }
-        // Code ran (a start function) and ended the process: it existed.
-        Err(e) if e.is::<GuestExit>() || e.is::<Trap>() => {
-            let _ = ready.take().map(|r| r.send(Ok(())));
-            Err(e)
-        }
-        Err(e) => {
-            let what = format!("cannot make its instance: {}", first_line(&e));
-            let errno = instantiate_errno(&e);
-            let _ = ready.take().map(|r| r.send(Err((errno, what))));
-            return;
-        }
-    };
-    let status = match result {
-        Ok(()) => WaitStatus::exited(0),
-        Err(e) => classify(&e, &name, pid, budget),
-    };
-    // What it did not burn goes back to its parent.
-    if shared.fuel && budget != Budget::Unlimited {
-        let ctx = store.data();
-        let left = store.get_fuel().unwrap_or(0);
-        let unburnt = left.saturating_add(ctx.refund.swap(0, Ordering::Relaxed));
-        if let Some(to) = &ctx.refund_to {
-            to.fetch_add(unburnt, Ordering::Relaxed);
-        }
-    }
-    let _ = tx.send(Msg::Call {
-        pid,
-        call: Syscall::Exit { status },
-    });
-    drop(store);
+    store
 }
 
 fn first_line(e: &wasmtime::Error) -> String {

@@ -58,6 +58,14 @@ fn spawn_actions() {
     differential_ok("spawn_actions", &[SELF]);
 }
 
+/// execve in place: pid, parent, fds without FD_CLOEXEC, ignored and
+/// blocked and pending signals, timers and cwd survive, caught signals
+/// revert; failures leave the caller running; `#!` scripts; the exec family.
+#[test]
+fn exec() {
+    differential_ok("exec", &[SELF]);
+}
+
 /// Handlers, masks, pending sets, SIGCHLD, EINTR and SA_RESTART, sigsuspend.
 #[test]
 fn signals() {

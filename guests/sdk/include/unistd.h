@@ -47,9 +47,9 @@ int setgid(gid_t);
 int seteuid(uid_t);
 int setegid(gid_t);
 int getgroups(int, gid_t[]);
-/* fork/exec (portable code references them on paths sidecar guests avoid,
- * e.g. the X server's Popen; posix_spawn is the supported way). They fail
- * with ENOSYS (src/exec.c). */
+/* The exec family replaces the process image as on Linux (src/exec.c, over
+ * host_proc.execve). fork fails with ENOSYS: posix_spawn is the way to make
+ * a process. */
 pid_t fork(void);
 int execve(const char *, char *const[], char *const[]);
 int execv(const char *, char *const[]);
@@ -58,6 +58,7 @@ int execl(const char *, const char *, ...);
 int execlp(const char *, const char *, ...);
 int execle(const char *, const char *, ...);
 #ifdef _GNU_SOURCE
+int execvpe(const char *, char *const[], char *const[]);
 int pipe2(int[2], int);
 int dup3(int, int, int);
 #endif

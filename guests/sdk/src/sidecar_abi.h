@@ -32,6 +32,12 @@ int32_t __host_proc_spawn(uint32_t path, uint32_t path_len, uint32_t argv, uint3
                           uint32_t envp, uint32_t envp_len, uint32_t actions, uint32_t n_actions,
                           uint32_t attr, uint32_t pid_out);
 
+/* execve: replace the caller's image with the module (or `#!` script) at
+ * `path`; returns only on failure. */
+HOST_PROC(execve)
+int32_t __host_proc_execve(uint32_t path, uint32_t path_len, uint32_t argv, uint32_t argv_len,
+                           uint32_t envp, uint32_t envp_len, uint32_t cwd, uint32_t cwd_len);
+
 /* waitpid: status in Linux encoding; *pid_out = 0 with WNOHANG and nothing to
  * report. */
 HOST_PROC(wait)
@@ -101,6 +107,11 @@ int32_t __host_proc_sigprocmask(int32_t how, uint64_t set, uint32_t old_out);
 /* The pending set (u64). */
 HOST_PROC(sigpending)
 int32_t __host_proc_sigpending(uint32_t set_out);
+
+/* The set (u64) of signals whose disposition is SIG_IGN (inherited across spawn
+ * and exec). */
+HOST_PROC(sigignored)
+int32_t __host_proc_sigignored(uint32_t set_out);
 
 /* Wait with mask in place until a caught signal ran; EINTR. */
 HOST_PROC(sigsuspend)

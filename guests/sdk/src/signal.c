@@ -17,6 +17,7 @@ int32_t __host_proc_sigaction(int32_t sig, uint32_t disposition, uint32_t flags,
 HOST_PROC(sigprocmask)
 int32_t __host_proc_sigprocmask(int32_t how, uint64_t set, uint32_t old_out);
 HOST_PROC(sigpending) int32_t __host_proc_sigpending(uint32_t out);
+HOST_PROC(sigignored) int32_t __host_proc_sigignored(uint32_t out);
 HOST_PROC(sigsuspend) int32_t __host_proc_sigsuspend(uint64_t mask);
 HOST_PROC(pause) int32_t __host_proc_pause(void);
 HOST_PROC(set_signal_trampoline) int32_t __host_proc_set_signal_trampoline(uint32_t fn);
@@ -43,8 +44,21 @@ static void from_mask(uint64_t m, sigset_t *s) {
     s->__bits[1] = (unsigned long)(m >> 32);
 }
 
+/* Signals ignored when the image started (inherited across posix_spawn and
+ * exec) are SIG_IGN in `actions` too: read from the kernel on first use. */
+static void load_inherited(void) {
+    static int loaded;
+    uint64_t m = 0;
+    if (loaded) return;
+    loaded = 1;
+    if (__host_proc_sigignored((uint32_t)(uintptr_t)&m) != 0) return;
+    for (int sig = 1; sig < _NSIG && sig <= 64; sig++)
+        if (m & ((uint64_t)1 << (sig - 1))) actions[sig].sa_handler = SIG_IGN;
+}
+
 int sigaction(int sig, const struct sigaction *restrict act, struct sigaction *restrict old) {
     if (sig <= 0 || sig >= _NSIG) return errno_ret(EINVAL);
+    load_inherited();
     if (old) *old = actions[sig];
     if (!act) return 0;
     uint32_t disposition = act->sa_handler == SIG_DFL   ? 0

@@ -356,6 +356,7 @@ impl Kernel {
                 self.resolve_program(pid, path, cwd.as_deref(), chdirs)
             }
             S::Spawn(req) => ready(self.spawn(pid, req), Ret::Pid),
+            S::Exec { name, cwd } => ready(self.exec(pid, name, cwd), |()| Ret::Unit),
             S::SpawnFailed => {
                 self.unspawn(pid);
                 Outcome::Ready(Ok(Ret::Unit))
@@ -377,6 +378,7 @@ impl Kernel {
             }
             S::SigProcMask { how, set } => ready(self.sigprocmask(pid, *how, *set), Ret::SigSet),
             S::SigPending => self.sigpending(pid),
+            S::SigIgnored => self.sigignored(pid),
             S::SigSuspend { mask } => self.sigsuspend(pid, *mask),
             S::SigNext => Outcome::Ready(Ok(Ret::SigDeliver(self.sig_next(pid)))),
             S::SigReturn { mask } => self.sigreturn(pid, *mask),

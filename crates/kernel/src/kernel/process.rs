@@ -69,6 +69,40 @@ impl Kernel {
         }
     }
 
+    /// `execve` in place: the new image keeps the process (pid, parent,
+    /// group, session, terminal, interval timers, signal mask and pending
+    /// signals, cwd); close-on-exec fds close and caught signals revert to
+    /// their default action, ignored ones stay ignored.
+    pub(super) fn exec(&mut self, pid: Pid, name: &str, cwd: &str) -> KResult<()> {
+        let p = self.procs.get(pid).unwrap();
+        let cwd = self.vfs.resolve_dir(p.cwd(), cwd)?;
+        let p = self.procs.get_mut(pid).unwrap();
+        p.set_cwd(cwd);
+        p.set_name(name.to_owned());
+        let sig = p.sig_mut();
+        let pending = sig.pending;
+        *sig = sig.for_exec();
+        // Pending signals stay pending, except those the new dispositions
+        // discard (ignored, or ignored by default), so `pending` keeps
+        // holding only signals that will act.
+        for s in 1..=signal::NSIG {
+            let acts = sig.action(s).disposition == signal::Disposition::Default
+                && matches!(
+                    signal::default_action(s),
+                    signal::DefaultAction::Terminate | signal::DefaultAction::Stop
+                );
+            if pending & signal::bit(s) != 0 && acts {
+                sig.pending |= signal::bit(s);
+            }
+        }
+        p.fds_mut().close_on_exec();
+        tracing::debug!(pid, name, "process image replaced (execve)");
+        // A pending signal that was caught and is not blocked now takes
+        // its default action.
+        self.after_unblock(pid);
+        Ok(())
+    }
+
     fn spawn_actions(&mut self, child: Pid, actions: &[SpawnAction]) -> KResult<()> {
         for action in actions {
             match action {

@@ -185,6 +185,14 @@ impl Kernel {
         Outcome::Ready(Ok(Ret::SigSet(pending)))
     }
 
+    pub(super) fn sigignored(&self, pid: Pid) -> Outcome {
+        let sig = self.procs.get(pid).unwrap().sig();
+        let ignored = (1..=signal::NSIG)
+            .filter(|s| sig.action(*s).disposition == Disposition::Ignore)
+            .fold(0, |set, s| set | signal::bit(s));
+        Outcome::Ready(Ok(Ret::SigSet(ignored)))
+    }
+
     /// Waits with `mask` in place until a caught signal is due; the old
     /// mask comes back when its handler has run (`sig_next`).
     pub(super) fn sigsuspend(&mut self, pid: Pid, mask: Option<u64>) -> Outcome {
@@ -212,7 +220,7 @@ impl Kernel {
 
     /// Unblocking may make pending signals due: fatal defaults kill now,
     /// caught ones run at the end of this call.
-    fn after_unblock(&mut self, pid: Pid) {
+    pub(super) fn after_unblock(&mut self, pid: Pid) {
         let Some(p) = self.procs.get_mut(pid) else {
             return;
         };

@@ -475,3 +475,77 @@ fn host_connections_count_as_open_files() {
     assert_eq!(k.open_files(), 0);
     assert!(k.bridge_connect("/s").is_ok());
 }
+
+#[test]
+fn exec_closes_cloexec_fds_and_resets_caught_signals_only() {
+    let (mut k, parent) = kernel();
+    let pid = spawn_plain(&mut k, parent).unwrap();
+    let (r, w) = fds(&mut k, pid);
+    // F_SETFD FD_CLOEXEC on the read end.
+    done(k.call(
+        pid,
+        &mut Syscall::Fcntl {
+            fd: r,
+            cmd: 2,
+            arg: 1,
+        },
+    ));
+    let set = |k: &mut Kernel, sig, disposition| {
+        let action = signal::SigAction {
+            disposition,
+            ..Default::default()
+        };
+        done(k.call(pid, &mut Syscall::SigAction { sig, action }));
+    };
+    set(&mut k, signal::SIGHUP, signal::Disposition::Catch);
+    set(&mut k, signal::SIGINT, signal::Disposition::Ignore);
+    set(&mut k, signal::SIGCHLD, signal::Disposition::Catch);
+    let block = signal::bit(signal::SIGTERM) | signal::bit(signal::SIGCHLD);
+    done(k.call(pid, &mut Syscall::SigProcMask { how: 0, set: block }));
+    done(k.call(
+        pid,
+        &mut Syscall::Kill {
+            pid,
+            sig: signal::SIGTERM,
+        },
+    ));
+    done(k.call(
+        pid,
+        &mut Syscall::Kill {
+            pid,
+            sig: signal::SIGCHLD,
+        },
+    ));
+    let mut exec = Syscall::Exec {
+        name: "new".into(),
+        cwd: "/dev".into(),
+    };
+    done(k.call(pid, &mut exec));
+    let p = k.procs.get(pid).unwrap();
+    assert_eq!((p.name(), p.cwd(), p.ppid()), ("new", "/dev", parent));
+    assert_eq!(p.fds().get(r).unwrap_err(), Errno::EBADF);
+    assert!(p.fds().get(w).is_ok());
+    let sig = p.sig();
+    assert_eq!(
+        sig.action(signal::SIGHUP).disposition,
+        signal::Disposition::Default
+    );
+    assert_eq!(
+        done(k.call(pid, &mut Syscall::SigIgnored)),
+        Ret::SigSet(signal::bit(signal::SIGINT))
+    );
+    let sig = k.procs.get(pid).unwrap().sig();
+    assert_eq!(sig.blocked, block);
+    // SIGTERM stays pending; SIGCHLD, ignored by default now, goes.
+    assert_eq!(sig.pending, signal::bit(signal::SIGTERM));
+    // A cwd that does not resolve fails before anything changes.
+    let mut bad = Syscall::Exec {
+        name: "x".into(),
+        cwd: "/nope".into(),
+    };
+    assert!(matches!(
+        k.call(pid, &mut bad),
+        Outcome::Ready(Err(Errno::ENOENT))
+    ));
+    assert_eq!(k.procs.get(pid).unwrap().name(), "new");
+}

@@ -11,12 +11,13 @@ use sidecar_abi::{Module, ProcFn};
 use sidecar_kernel::signal::{Disposition, SigAction};
 use sidecar_kernel::syscall::{SpawnAction, SpawnAttr, SpawnRequest};
 use sidecar_kernel::timer::ITimerVal;
+use sidecar_kernel::vfs::Program;
 use sidecar_kernel::{Errno, Ret, Syscall};
 use std::time::Duration;
 use wasmtime::{Caller, Linker};
 
 use super::{expect_ret, run, split};
-use crate::guest::{AbiResult, GuestCtx, GuestSpec};
+use crate::guest::{AbiResult, ExecImage, Fault, GuestCtx, GuestSpec};
 
 const P: &str = Module::HostProc.name();
 
@@ -36,6 +37,7 @@ fn define(l: &mut Linker<GuestCtx>, f: ProcFn) -> wasmtime::Result<()> {
     let name = f.name();
     match f {
         ProcFn::Spawn => l.func_wrap(P, name, spawn),
+        ProcFn::Execve => l.func_wrap(P, name, execve),
         ProcFn::Wait => l.func_wrap(P, name, wait),
         ProcFn::Kill => l.func_wrap(P, name, kill),
         ProcFn::GetPid => l.func_wrap(P, name, getpid),
@@ -53,6 +55,7 @@ fn define(l: &mut Linker<GuestCtx>, f: ProcFn) -> wasmtime::Result<()> {
         ProcFn::SigAction => l.func_wrap(P, name, sigaction),
         ProcFn::SigProcMask => l.func_wrap(P, name, sigprocmask),
         ProcFn::SigPending => l.func_wrap(P, name, sigpending),
+        ProcFn::SigIgnored => l.func_wrap(P, name, sigignored),
         ProcFn::SetSignalTrampoline => l.func_wrap(P, name, set_signal_trampoline),
         ProcFn::SigSuspend => l.func_wrap(P, name, sigsuspend),
         ProcFn::Pause => l.func_wrap(P, name, pause),
@@ -265,6 +268,16 @@ fn sigpending(mut c: C<'_>, out: u32) -> wasmtime::Result<i32> {
     })
 }
 
+fn sigignored(mut c: C<'_>, out: u32) -> wasmtime::Result<i32> {
+    run(&mut c, |c| {
+        let (mut m, ctx) = split(c)?;
+        m.slice(out, 8)?;
+        let set = expect_ret!(ctx.call(Syscall::SigIgnored)?, Ret::SigSet(s) => s);
+        m.write_u64(out, set)?;
+        Ok(())
+    })
+}
+
 // Local to the guest thread: where its signal handlers are entered.
 fn set_signal_trampoline(mut c: C<'_>, index: u32) -> i32 {
     c.data_mut().trampoline = Some(index);
@@ -447,4 +460,171 @@ fn spawn_child(c: &mut C<'_>, a: [u32; 10], budget: crate::guest::Budget) -> Abi
     crate::guest::start(shared, pre, spec, link, alive, Some(&*ctx)).map_err(|e| e.errno)?;
     m.write_u32(out, pid as u32)?;
     Ok(())
+}
+
+/// Linux's `MAX_ARG_STRLEN`: one argv or envp string, its NUL included.
+const MAX_ARG_STRLEN: usize = 128 << 10;
+/// What all of argv and envp may take (strings and their pointers), as
+/// Linux allows with the default 8 MiB stack (a quarter of it).
+const MAX_ARG_TOTAL: usize = 2 << 20;
+/// `#!` scripts may name scripts as their interpreter this many times
+/// (Linux's `BINPRM_MAX_RECURSION`).
+const MAX_SCRIPT_DEPTH: usize = 4;
+/// How much of a file's start a `#!` line is read from (Linux's
+/// `BINPRM_BUF_SIZE`).
+const SCRIPT_HEAD: usize = 256;
+
+/// `execve`: everything that can fail (reading the arguments, finding the
+/// program and its `#!` interpreters, loading and checking the module) is
+/// done first, and a failure returns with the caller unchanged. Then the
+/// kernel commits the exec, and the call unwinds the old instance with the
+/// new image, which the guest's thread starts as the same process.
+fn execve(
+    mut c: C<'_>,
+    p: u32,
+    pl: u32,
+    av: u32,
+    avl: u32,
+    ev: u32,
+    evl: u32,
+    cw: u32,
+    cwl: u32,
+) -> wasmtime::Result<i32> {
+    let mut prepared = None;
+    let r = run(&mut c, |c| {
+        prepared = Some(prepare_exec(c, [p, pl, av, avl, ev, evl, cw, cwl])?);
+        Ok(())
+    })?;
+    let Some((image, cwd)) = prepared.filter(|_| r == 0) else {
+        return Ok(r);
+    };
+    let call = Syscall::Exec {
+        name: image.name.clone(),
+        cwd,
+    };
+    match c.data().call(call) {
+        Ok(_) => Err(wasmtime::Error::new(image)),
+        Err(Fault::Exit(x)) => Err(x.into()),
+        Err(Fault::Errno(e)) => Ok(i32::from(super::errno::to_wasi(e))),
+        Err(Fault::Restart) => Ok(i32::from(super::errno::to_wasi(Errno::EINTR))),
+    }
+}
+
+fn prepare_exec(c: &mut C<'_>, a: [u32; 8]) -> AbiResult<(ExecImage, String)> {
+    let [p, pl, av, avl, ev, evl, cw, cwl] = a;
+    let (m, ctx) = split(c)?;
+    let path = m.string(p, pl)?;
+    let mut args = m.string_list(av, avl)?;
+    let env = m.string_list(ev, evl)?;
+    let cwd = m.string(cw, cwl)?;
+    check_arg_limits(&args, &env)?;
+    let name = path.rsplit('/').next().unwrap_or(&path).to_owned();
+    let mut program_path = path;
+    for depth in 0..=MAX_SCRIPT_DEPTH {
+        let call = Syscall::ResolveProgram {
+            path: program_path.clone(),
+            cwd: Some(cwd.clone()),
+            chdirs: Vec::new(),
+        };
+        let program = expect_ret!(ctx.call(call)?, Ret::Program(p) => p);
+        if let Some((interp, arg)) = shebang(&program)? {
+            if depth == MAX_SCRIPT_DEPTH {
+                return Err(Errno::ELOOP.into());
+            }
+            // argv becomes: interp [arg] path argv[1..].
+            let rest = args.iter().skip(1).cloned();
+            let mut new_args = vec![interp.clone()];
+            new_args.extend(arg);
+            new_args.push(program_path);
+            new_args.extend(rest);
+            args = new_args;
+            check_arg_limits(&args, &env)?;
+            program_path = interp;
+            continue;
+        }
+        let pre = ctx
+            .shared
+            .cache
+            .load_program(&program)
+            .and_then(|pre| {
+                crate::cache::check_memory(&program_path, &pre, ctx.spec.memory_limit).map(|()| pre)
+            })
+            .map_err(|e| {
+                tracing::debug!("execve {program_path}: {e}");
+                Errno::ENOEXEC
+            })?;
+        let image = ExecImage {
+            pre,
+            name,
+            args,
+            env,
+        };
+        return Ok((image, cwd));
+    }
+    Err(Errno::ELOOP.into())
+}
+
+/// `E2BIG` as Linux gives it: one string over `MAX_ARG_STRLEN`, or all of
+/// them (with a pointer each) over `MAX_ARG_TOTAL`.
+fn check_arg_limits(args: &[String], env: &[String]) -> AbiResult<()> {
+    let mut total = 0usize;
+    for s in args.iter().chain(env) {
+        if s.len() + 1 > MAX_ARG_STRLEN {
+            return Err(Errno::E2BIG.into());
+        }
+        total += s.len() + 1 + 8;
+    }
+    if total > MAX_ARG_TOTAL {
+        return Err(Errno::E2BIG.into());
+    }
+    Ok(())
+}
+
+/// The interpreter and optional argument of a `#!` line at the start of
+/// `program`, as Linux's `binfmt_script` parses it: after `#!`, blanks,
+/// the interpreter up to a blank, then the rest of the line, trimmed, as
+/// one argument. `None` if the file does not start with `#!`.
+fn shebang(program: &Program) -> AbiResult<Option<(String, Option<String>)>> {
+    let mut head = vec![0u8; SCRIPT_HEAD];
+    let n = match program {
+        Program::Host { file, .. } => {
+            use std::os::unix::fs::FileExt;
+            let mut n = 0;
+            while n < head.len() {
+                match file.read_at(&mut head[n..], n as u64) {
+                    Ok(0) => break,
+                    Ok(k) => n += k,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(_) => return Err(Errno::EIO.into()),
+                }
+            }
+            n
+        }
+        Program::Bytes(b) => {
+            let n = b.len().min(head.len());
+            head[..n].copy_from_slice(&b[..n]);
+            n
+        }
+    };
+    let head = &head[..n];
+    let Some(line) = head.strip_prefix(b"#!") else {
+        return Ok(None);
+    };
+    let line = line.split(|b| *b == b'\n').next().unwrap_or(&[]);
+    let blank = |b: &u8| *b == b' ' || *b == b'\t';
+    let start = line.iter().position(|b| !blank(b)).unwrap_or(line.len());
+    let line = &line[start..];
+    let end = line.iter().position(blank).unwrap_or(line.len());
+    let (interp, rest) = line.split_at(end);
+    if interp.is_empty() {
+        return Err(Errno::ENOEXEC.into());
+    }
+    let text = |b: &[u8]| String::from_utf8(b.to_vec()).map_err(|_| Fault::Errno(Errno::ENOEXEC));
+    let rest = rest.trim_ascii();
+    let arg = if rest.is_empty() {
+        None
+    } else {
+        Some(text(rest)?)
+    };
+    Ok(Some((text(interp)?, arg)))
 }
