@@ -81,6 +81,9 @@ struct Bridge {
     shut_sent: bool,
     awaiting_ack: bool,
     guest_eof_sent: bool,
+    /// The host connection is gone; the bridge lives on only until the
+    /// guest has been handed the host bytes it had not read yet.
+    host_gone: bool,
     /// A host connection holds a host fd and threads: it counts against
     /// the VM's `files` limit while it lasts.
     _charge: Option<FileCharge>,
@@ -152,6 +155,7 @@ impl Bridges {
                 shut_sent: false,
                 awaiting_ack: false,
                 guest_eof_sent: false,
+                host_gone: false,
                 _charge: charge,
             },
         );
@@ -271,9 +275,16 @@ impl Bridges {
             .all(|b| b.guest_eof_sent && !b.awaiting_ack)
     }
 
-    /// The host connection is gone: the guest sees its peer close.
+    /// The host connection is gone: the guest sees its peer close, after
+    /// the host bytes already taken for it (never dropped).
     pub fn close(&mut self, id: BridgeId) {
-        self.bridges.remove(&id);
+        let Some(b) = self.bridges.get_mut(&id) else {
+            return;
+        };
+        b.host_gone = true;
+        b.host_eof = true;
+        // No host is left to credit or to hand guest data to.
+        self.pump(id, &mut Vec::new());
     }
 
     /// Moves what it can in both directions.
@@ -304,6 +315,15 @@ impl Bridges {
         if b.to_guest.is_empty() && b.host_eof && !b.shut_sent {
             b.shut_sent = true;
             b.end.shutdown_write();
+        }
+        if b.host_gone {
+            // What the guest still writes has nowhere to go; take it so
+            // that the guest does not block on a peer that cannot read.
+            while matches!(b.end.recv(CHUNK), Ok(d) if !d.is_empty()) {}
+            if b.to_guest.is_empty() {
+                self.bridges.remove(&id);
+            }
+            return;
         }
         if !b.awaiting_ack && !b.guest_eof_sent {
             match b.end.recv(CHUNK) {
