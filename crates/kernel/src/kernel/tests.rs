@@ -600,3 +600,114 @@ fn a_closed_host_connection_still_delivers_what_it_sent() {
     assert_eq!(got.len(), sent.len());
     assert!(got == sent);
 }
+
+/// A job spawned into its own group by a shell on a terminal: until the
+/// shell has chosen the foreground group, the job's terminal change waits
+/// instead of stopping it; after that the usual background check applies.
+#[test]
+fn a_spawned_job_waits_for_its_shells_tcsetpgrp() {
+    use sidecar_abi::consts::ioctl_request::{TCGETS, TCSETS, TIOCGPTN, TIOCSPGRP, TIOCSPTLCK};
+    let (mut k, init) = kernel();
+    let spawn = |k: &mut Kernel, parent: Pid, attr: SpawnAttr| {
+        let req = SpawnRequest {
+            name: "c".into(),
+            actions: Vec::new(),
+            attr,
+        };
+        match done(k.call(parent, &mut Syscall::Spawn(req))) {
+            Ret::Pid(p) => p,
+            r => panic!("{r:?}"),
+        }
+    };
+    let open = |k: &mut Kernel, pid: Pid, path: &str| {
+        let mut call = Syscall::PathOpen {
+            dirfd: 3,
+            path: path.into(),
+            flags: OpenFlags {
+                read: true,
+                write: true,
+                ..OpenFlags::default()
+            },
+            status: 0,
+            cloexec: false,
+            noctty: false,
+        };
+        match done(k.call(pid, &mut call)) {
+            Ret::Fd(fd) => fd,
+            r => panic!("{r:?}"),
+        }
+    };
+    let ioctl = |request: u32, data: Vec<u8>, fd: i32| Syscall::Ioctl {
+        fd,
+        request,
+        arg: 0,
+        data,
+    };
+    // A session leader opens a terminal, which becomes its controlling one.
+    let shell = spawn(
+        &mut k,
+        init,
+        SpawnAttr {
+            setsid: true,
+            ..SpawnAttr::default()
+        },
+    );
+    // Like any job shell, it ignores SIGTTOU for itself, not for its jobs.
+    let ignore = signal::SigAction {
+        disposition: signal::Disposition::Ignore,
+        ..Default::default()
+    };
+    done(k.call(
+        shell,
+        &mut Syscall::SigAction {
+            sig: signal::SIGTTOU,
+            action: ignore,
+        },
+    ));
+    let master = open(&mut k, shell, "/dev/ptmx");
+    done(k.call(shell, &mut ioctl(TIOCSPTLCK.0, vec![0; 4], master)));
+    let Ret::Ioctl { data, .. } = done(k.call(shell, &mut ioctl(TIOCGPTN.0, vec![0; 4], master)))
+    else {
+        panic!()
+    };
+    let n = u32::from_le_bytes(data[..4].try_into().unwrap());
+    let tty = open(&mut k, shell, &format!("/dev/pts/{n}"));
+    let Ret::Ioctl { data: termios, .. } =
+        done(k.call(shell, &mut ioctl(TCGETS.0, vec![0; 60], tty)))
+    else {
+        panic!()
+    };
+    let new_group = SpawnAttr {
+        pgroup: Some(0),
+        sigdefault: signal::bit(signal::SIGTTOU),
+        ..SpawnAttr::default()
+    };
+
+    // Foreground job: the shell gives it the terminal after spawning it.
+    let job = spawn(&mut k, shell, new_group.clone());
+    let mut change = ioctl(TCSETS.0, termios.clone(), tty);
+    assert!(matches!(k.call(job, &mut change), Outcome::Block(_)));
+    done(k.call(
+        shell,
+        &mut Syscall::SetPgid {
+            pid: job,
+            pgid: job,
+        },
+    ));
+    assert!(matches!(k.call(job, &mut change), Outcome::Block(_)));
+    let pgrp = job.to_le_bytes().to_vec();
+    done(k.call(shell, &mut ioctl(TIOCSPGRP.0, pgrp, tty)));
+    assert!(matches!(k.call(job, &mut change), Outcome::Ready(Ok(_))));
+    assert!(!k.process(job).unwrap().is_stopped());
+
+    // Background job: once the shell moves on, it is stopped by SIGTTOU.
+    let pgrp = shell.to_le_bytes().to_vec();
+    done(k.call(shell, &mut ioctl(TIOCSPGRP.0, pgrp, tty)));
+    let bg = spawn(&mut k, shell, new_group);
+    let mut change = ioctl(TCSETS.0, termios, tty);
+    assert!(matches!(k.call(bg, &mut change), Outcome::Block(_)));
+    assert!(!k.process(bg).unwrap().is_stopped());
+    done(k.call(shell, &mut Syscall::GetPpid));
+    let _ = k.call(bg, &mut change);
+    assert!(k.process(bg).unwrap().is_stopped());
+}
