@@ -184,6 +184,11 @@ pub enum Syscall {
         path: String,
         follow: bool,
     },
+    /// The VFS path of directory fd `dirfd`, for a lookup the caller makes
+    /// itself.
+    DirPath {
+        dirfd: i32,
+    },
     PathSetTimes {
         dirfd: i32,
         path: String,

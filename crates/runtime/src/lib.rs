@@ -31,4 +31,7 @@ pub struct Shared {
     pub fuel: bool,
     /// Guest memory and guest threads of the VM, against its limits.
     pub(crate) usage: Arc<limits::Usage>,
+    /// The kernel's namespace: `stat` walks it on the calling guest's
+    /// thread, so a deep lookup never holds up the kernel thread.
+    pub(crate) vfs: Arc<sidecar_kernel::vfs::Vfs>,
 }

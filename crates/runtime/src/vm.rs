@@ -243,6 +243,7 @@ impl Vm {
             engine: engine.clone(),
             tx: tx.clone(),
         };
+        let vfs = kernel.vfs.clone();
         let service = Service::new(
             kernel,
             rx,
@@ -264,6 +265,7 @@ impl Vm {
             tx: tx.clone(),
             fuel,
             usage: Arc::new(crate::limits::Usage::new(&cfg.limits)),
+            vfs,
         });
 
         let (alive_tx, alive_rx) = unbounded::<()>();

@@ -33,7 +33,7 @@ impl Kernel {
     }
 
     /// The directory that relative paths of `dirfd` start from.
-    fn base(&self, pid: Pid, dirfd: i32) -> KResult<String> {
+    pub(super) fn base(&self, pid: Pid, dirfd: i32) -> KResult<String> {
         self.file(pid, dirfd)?.desc.dir_path().ok_or(Errno::ENOTDIR)
     }
 

@@ -84,7 +84,9 @@ pub struct InitSpec {
 /// (`tty_events`) is delivered before a call returns.
 #[derive(Debug)]
 pub struct Kernel {
-    pub vfs: Vfs,
+    /// Shared with the runtime, which resolves `stat` on the calling
+    /// guest's own thread; mounts are fixed once the kernel exists.
+    pub vfs: Arc<Vfs>,
     pub(crate) procs: ProcessTable,
     notifier: Notifier,
     actions: Vec<Action>,
@@ -117,7 +119,7 @@ impl Kernel {
             );
         }
         Kernel {
-            vfs,
+            vfs: Arc::new(vfs),
             procs: ProcessTable::new(),
             notifier,
             actions: Vec::new(),
@@ -310,6 +312,7 @@ impl Kernel {
                 path,
                 follow,
             } => self.path_stat(pid, *dirfd, path, *follow),
+            S::DirPath { dirfd } => ready(self.base(pid, *dirfd), Ret::Text),
             S::PathSetTimes {
                 dirfd,
                 path,

@@ -533,12 +533,10 @@ fn path_filestat_get(
     run(&mut c, |c| {
         let (mut m, ctx) = split(c)?;
         let path = m.string(p, pl)?;
-        let call = Syscall::PathStat {
-            dirfd,
-            path,
-            follow: flags & 1 != 0,
-        };
-        let st = expect_ret!(ctx.call(call)?, Ret::Stat(s) => s);
+        // Only the directory comes from the kernel thread; the walk, which
+        // can cost a 2,000-level lookup, runs here on the guest's thread.
+        let base = expect_ret!(ctx.call(Syscall::DirPath { dirfd })?, Ret::Text(s) => s);
+        let st = ctx.shared.vfs.stat(&base, &path, flags & 1 != 0)?;
         write_filestat(&mut m, out, &st)
     })
 }
