@@ -447,15 +447,10 @@ fn vm_file_limit_gives_enfile_until_a_file_closes() {
     assert!(open(&mut k, init, "/c").is_ok());
 }
 
-#[test]
-fn host_connections_count_as_open_files() {
-    let (mut k, init) = kernel();
-    k.set_limits(Limits {
-        processes: 8,
-        files: 1,
-    });
+/// An AF_UNIX stream socket of `pid` listening at `path`; its fd.
+fn listen_at(k: &mut Kernel, pid: Pid, path: &str) -> i32 {
     let Ret::Fd(l) = done(k.call(
-        init,
+        pid,
         &mut Syscall::Socket {
             domain: 1,
             ty: 1,
@@ -465,9 +460,21 @@ fn host_connections_count_as_open_files() {
         panic!()
     };
     let mut addr = 1u16.to_le_bytes().to_vec();
-    addr.extend_from_slice(b"/s\0");
-    done(k.call(init, &mut Syscall::Bind { fd: l, addr }));
-    done(k.call(init, &mut Syscall::Listen { fd: l, backlog: 4 }));
+    addr.extend_from_slice(path.as_bytes());
+    addr.push(0);
+    done(k.call(pid, &mut Syscall::Bind { fd: l, addr }));
+    done(k.call(pid, &mut Syscall::Listen { fd: l, backlog: 4 }));
+    l
+}
+
+#[test]
+fn host_connections_count_as_open_files() {
+    let (mut k, init) = kernel();
+    k.set_limits(Limits {
+        processes: 8,
+        files: 1,
+    });
+    listen_at(&mut k, init, "/s");
     let id = k.bridge_connect("/s").unwrap();
     assert_eq!(k.open_files(), 1);
     assert_eq!(k.bridge_connect("/s"), Err(Errno::ECONNREFUSED));
@@ -555,20 +562,7 @@ fn exec_closes_cloexec_fds_and_resets_caught_signals_only() {
 #[test]
 fn a_closed_host_connection_still_delivers_what_it_sent() {
     let (mut k, init) = kernel();
-    let Ret::Fd(l) = done(k.call(
-        init,
-        &mut Syscall::Socket {
-            domain: 1,
-            ty: 1,
-            protocol: 0,
-        },
-    )) else {
-        panic!()
-    };
-    let mut addr = 1u16.to_le_bytes().to_vec();
-    addr.extend_from_slice(b"/s\0");
-    done(k.call(init, &mut Syscall::Bind { fd: l, addr }));
-    done(k.call(init, &mut Syscall::Listen { fd: l, backlog: 4 }));
+    let l = listen_at(&mut k, init, "/s");
     let id = k.bridge_connect("/s").unwrap();
     let Ret::Accepted { fd: c, .. } = done(k.call(init, &mut Syscall::Accept { fd: l, flags: 0 }))
     else {

@@ -259,20 +259,19 @@ fn sigprocmask(mut c: C<'_>, how: i32, set: u64, old_out: u32) -> wasmtime::Resu
 }
 
 fn sigpending(mut c: C<'_>, out: u32) -> wasmtime::Result<i32> {
-    run(&mut c, |c| {
-        let (mut m, ctx) = split(c)?;
-        m.slice(out, 8)?;
-        let set = expect_ret!(ctx.call(Syscall::SigPending)?, Ret::SigSet(s) => s);
-        m.write_u64(out, set)?;
-        Ok(())
-    })
+    sigset_query(&mut c, out, || Syscall::SigPending)
 }
 
 fn sigignored(mut c: C<'_>, out: u32) -> wasmtime::Result<i32> {
-    run(&mut c, |c| {
+    sigset_query(&mut c, out, || Syscall::SigIgnored)
+}
+
+/// A call answering a signal set, written to the guest's `out`.
+fn sigset_query(c: &mut C<'_>, out: u32, call: fn() -> Syscall) -> wasmtime::Result<i32> {
+    run(c, |c| {
         let (mut m, ctx) = split(c)?;
         m.slice(out, 8)?;
-        let set = expect_ret!(ctx.call(Syscall::SigIgnored)?, Ret::SigSet(s) => s);
+        let set = expect_ret!(ctx.call(call())?, Ret::SigSet(s) => s);
         m.write_u64(out, set)?;
         Ok(())
     })
