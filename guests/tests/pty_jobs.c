@@ -71,22 +71,26 @@ static int job_bgstop(void) {
     return 0;
 }
 
-/* A foreground job reading until ^Z stops it. */
-static int job_fg(void) {
+/* A foreground job reading until ^Z stops it. It starts once the shell,
+ * having handed it the terminal, writes a byte on fd `go`; so the two
+ * reports come in one order. */
+static int job_fg(int go) {
     char buf[64];
-    for (long end = now_ms() + PTY_TIMEOUT_MS; tcgetpgrp(0) != getpgrp() && now_ms() < end;) nap_ms(10);
+    if (read(go, buf, 1) != 1) return 3;
+    close(go);
+    say(3, "fg: in the foreground: %s\n", tcgetpgrp(0) == getpgrp() ? "yes" : "no");
     say(3, "fg: reading in the foreground\n");
     ssize_t r = read(0, buf, sizeof buf);
     say(3, "fg: read returned: %s\n", res(r));
     return 0;
 }
 
-static pid_t start_job(const char *self, const char *mode) {
+static pid_t start_job(const char *self, const char *mode, const char *arg) {
     posix_spawnattr_t at;
     posix_spawnattr_init(&at);
     posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP);
     posix_spawnattr_setpgroup(&at, 0);
-    char *argv[] = {(char *)self, "child", (char *)mode, "-", NULL};
+    char *argv[] = {(char *)self, "child", (char *)mode, (char *)arg, NULL};
     pid_t pid;
     int e = posix_spawn(&pid, self, NULL, &at, argv, environ);
     if (e) {
@@ -124,18 +128,25 @@ static int shell(const char *self) {
     set_handler(SIGTTOU, SIG_IGN);
     say(3, "shell: in the foreground: %s\n", tcgetpgrp(0) == getpgrp() ? "yes" : "no");
 
-    pid_t j = start_job(self, "bg");
+    pid_t j = start_job(self, "bg", "-");
     await_job("bg", j, PTY_TIMEOUT_MS);
     say(3, "shell: in the foreground: %s\n", tcgetpgrp(0) == getpgrp() ? "yes" : "no");
     say(3, "#bg\n");
 
-    j = start_job(self, "bgstop");
+    j = start_job(self, "bgstop", "-");
     await_job("bgstop", j, 3000);
     kill(j, SIGKILL);
     await_job("bgstop", j, PTY_TIMEOUT_MS);
 
-    j = start_job(self, "fg");
+    int go[2];
+    if (pipe(go) < 0) return 1;
+    char go_fd[16];
+    snprintf(go_fd, sizeof go_fd, "%d", go[0]);
+    j = start_job(self, "fg", go_fd);
+    close(go[0]);
     say(3, "shell: tcsetpgrp(0, job): %s\n", res(tcsetpgrp(0, j)));
+    if (write(go[1], "g", 1) != 1) return 1;
+    close(go[1]);
     await_job("fg", j, 5000);
     say(3, "shell: take the foreground back: %s\n", res(tcsetpgrp(0, getpgrp())));
     kill(j, SIGKILL);
@@ -149,7 +160,7 @@ int main(int argc, char **argv) {
         if (strcmp(argv[2], "shell") == 0) return shell(argv[0]);
         if (strcmp(argv[2], "bg") == 0) return job_bg();
         if (strcmp(argv[2], "bgstop") == 0) return job_bgstop();
-        if (strcmp(argv[2], "fg") == 0) return job_fg();
+        if (strcmp(argv[2], "fg") == 0) return job_fg(atoi(argv[3]));
         return 2;
     }
     if (argc != 2) {
@@ -180,8 +191,8 @@ int main(int argc, char **argv) {
     }
     expect_from(report_fd, "#bg\n");
     expect_from(m, "ignored TOSTOP\r\n");
+    /* ^Z stops the foreground group whether or not its read has begun. */
     expect_from(report_fd, "fg: reading in the foreground\n");
-    nap_ms(300);
     send_str(m, "\x1a");
     expect_from(m, "^Z");
     expect_from(report_fd, "#end\n");
