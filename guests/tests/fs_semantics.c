@@ -234,6 +234,30 @@ static void timestamps(void) {
     close(fd);
 }
 
+/* fstatat through a directory fd follows what the fd refers to now: after
+ * dup2 puts another directory at the same number, and after a close. */
+static void dirfd_lookups(void) {
+    mkdir(P("da"), 0755);
+    mkdir(P("db"), 0755);
+    write_file(P("da/only_a"), "a");
+    write_file(P("db/only_b"), "b");
+    int fd = open(P("da"), O_RDONLY | O_DIRECTORY);
+    struct stat st;
+    expect_ok("fstatat in da", fstatat(fd, "only_a", &st, 0));
+    int other = open(P("db"), O_RDONLY | O_DIRECTORY);
+    expect_ok("dup2 db over da", dup2(other, fd));
+    expect_errno("fstatat only_a after dup2", fstatat(fd, "only_a", &st, 0), ENOENT);
+    expect_ok("fstatat only_b after dup2", fstatat(fd, "only_b", &st, 0));
+    close(fd);
+    expect_errno("fstatat on a closed fd", fstatat(fd, "only_b", &st, 0), EBADF);
+    int file = open(P("da/only_a"), O_RDONLY);
+    expect_ok("dup2 a file over it", dup2(file, fd));
+    expect_errno("fstatat on a file fd", fstatat(fd, "x", &st, 0), ENOTDIR);
+    close(fd);
+    close(file);
+    close(other);
+}
+
 int main(void) {
     rm_rf(DIR_PATH);
     expect_ok("mkdir", mkdir(DIR_PATH, 0755));
@@ -244,6 +268,7 @@ int main(void) {
     listing();
     rename_unlink_errors();
     timestamps();
+    dirfd_lookups();
     rm_rf(DIR_PATH);
     struct stat st;
     expect_errno("removed", stat(DIR_PATH, &st), ENOENT);

@@ -1,5 +1,6 @@
 //! A process's file descriptor table.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::errno::{Errno, KResult};
@@ -27,15 +28,52 @@ impl FdEntry {
     }
 }
 
+/// How many times one fd table has changed, readable from any thread. A
+/// guest thread keeps what it learnt of its own table (the path of a
+/// directory fd) for as long as the count stands still, and so makes no
+/// kernel call for it: only the process itself changes its table, through
+/// calls that complete before its next one starts.
+#[derive(Debug, Clone, Default)]
+pub struct Generation(Arc<AtomicU64>);
+
+impl Generation {
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Acquire)
+    }
+
+    fn bump(&self) {
+        self.0.fetch_add(1, Ordering::Release);
+    }
+}
+
+/// Two handles are equal when they count the same table.
+impl PartialEq for Generation {
+    fn eq(&self, other: &Generation) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
 /// Fds to open file descriptions.
 ///
 /// Invariants: an fd maps to at most one entry, and is below [`FD_LIMIT`];
 /// the lowest free number is allocated first (POSIX); no trailing slot is
 /// empty. Entries share [`OpenFile`]s by `Arc`, so `dup` and inheritance
-/// share the offset and status flags, as on Linux.
-#[derive(Debug, Default, Clone)]
+/// share the offset and status flags, as on Linux. Every change of the fd
+/// to description mapping bumps `generation`.
+#[derive(Debug, Default)]
 pub struct FdTable {
     slots: Vec<Option<FdEntry>>,
+    generation: Generation,
+}
+
+/// A copy is a new table (a spawned child's), with a count of its own.
+impl Clone for FdTable {
+    fn clone(&self) -> FdTable {
+        FdTable {
+            slots: self.slots.clone(),
+            generation: Generation::default(),
+        }
+    }
 }
 
 impl FdTable {
@@ -57,6 +95,10 @@ impl FdTable {
             .and_then(|i| self.slots.get_mut(i))
             .and_then(Option::as_mut)
             .ok_or(Errno::EBADF)
+    }
+
+    pub fn generation(&self) -> Generation {
+        self.generation.clone()
     }
 
     pub fn file(&self, fd: i32) -> KResult<Arc<OpenFile>> {
@@ -89,6 +131,7 @@ impl FdTable {
         if self.slots.len() <= i {
             self.slots.resize(i + 1, None);
         }
+        self.generation.bump();
         self.slots[i].replace(entry)
     }
 
@@ -98,6 +141,7 @@ impl FdTable {
             .and_then(|i| self.slots.get_mut(i))
             .and_then(Option::take)
             .ok_or(Errno::EBADF)?;
+        self.generation.bump();
         while matches!(self.slots.last(), Some(None)) {
             self.slots.pop();
         }
@@ -108,6 +152,7 @@ impl FdTable {
     /// its file actions on a full copy of the parent's table first, so a
     /// `dup2` of a close-on-exec fd survives, as it does on Linux.
     pub fn close_on_exec(&mut self) {
+        self.generation.bump();
         for slot in &mut self.slots {
             if slot.as_ref().is_some_and(|e| e.cloexec) {
                 *slot = None;
@@ -128,6 +173,7 @@ impl FdTable {
     /// Closes every fd. Dropping the last reference to a description is what
     /// makes peers see EOF or EPIPE.
     pub fn clear(&mut self) {
+        self.generation.bump();
         self.slots.clear();
     }
 }
@@ -141,6 +187,36 @@ mod tests {
     fn entry() -> FdEntry {
         let (r, _w) = pipe(&Notifier::new());
         FdEntry::new(r, false)
+    }
+
+    #[test]
+    fn every_remapping_moves_the_generation_and_a_copy_counts_its_own() {
+        let mut t = FdTable::new();
+        let g = t.generation();
+        let mut last = g.get();
+        let mut moved = |t: &FdTable| {
+            let now = t.generation().get();
+            let m = now != last;
+            last = now;
+            m
+        };
+        let fd = t.alloc(entry(), 0).unwrap();
+        assert!(moved(&t));
+        t.get_mut(fd).unwrap().cloexec = true;
+        assert!(!moved(&t), "flags do not remap an fd");
+        t.install(fd, FdEntry::new(entry().file, true)).unwrap();
+        assert!(moved(&t));
+        let copy = t.clone();
+        assert!(copy.generation() != g);
+        t.close_on_exec();
+        assert!(moved(&t));
+        t.remove(fd).unwrap_err();
+        t.alloc(entry(), 0).unwrap();
+        t.remove(0).unwrap();
+        assert!(moved(&t));
+        t.clear();
+        assert!(moved(&t));
+        assert_eq!(t.generation(), g);
     }
 
     #[test]

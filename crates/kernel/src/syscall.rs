@@ -452,6 +452,12 @@ pub enum Ret {
     },
     Int(i32),
     Text(String),
+    /// A directory fd's VFS path, valid while `table` reads `at`.
+    DirPath {
+        path: String,
+        table: crate::fd_table::Generation,
+        at: u64,
+    },
     Accepted {
         fd: i32,
         addr: Vec<u8>,

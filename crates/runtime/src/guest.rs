@@ -1,10 +1,12 @@
 //! Guest processes: one OS thread and one wasmtime `Store` per process.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
 use crossbeam_channel::Sender;
+use sidecar_kernel::fd_table::Generation;
 use sidecar_kernel::signal;
 use sidecar_kernel::{Errno, Pid, Ret, Syscall, WaitStatus};
 use wasmtime::{Caller, InstancePre, Memory, Store, Trap, UpdateDeadline};
@@ -108,6 +110,17 @@ pub struct GuestCtx {
     signal_due: std::cell::Cell<bool>,
     /// Function-table index of the SDK's signal trampoline.
     pub(crate) trampoline: Option<u32>,
+    /// Directory fds' paths, learnt from the kernel.
+    dirs: DirCache,
+}
+
+/// The VFS paths of a process's directory fds, kept while its fd table is
+/// unchanged, so that `stat` makes no kernel call at all (see
+/// [`sidecar_kernel::fd_table::Generation`]).
+#[derive(Default)]
+struct DirCache {
+    table: Option<(Generation, u64)>,
+    paths: HashMap<i32, String>,
 }
 
 impl GuestCtx {
@@ -153,6 +166,34 @@ impl GuestCtx {
             Reply::Done { result, .. } => result.map_err(Fault::Errno),
             _ => Err(Fault::Errno(Errno::EIO)),
         }
+    }
+
+    /// The VFS path of directory fd `dirfd`: from the cache while the fd
+    /// table stands still, else from the kernel.
+    pub(crate) fn dir_path(&mut self, dirfd: i32) -> AbiResult<String> {
+        let d = &mut self.dirs;
+        match &d.table {
+            Some((table, at)) if table.get() == *at => {
+                if let Some(p) = d.paths.get(&dirfd) {
+                    return Ok(p.clone());
+                }
+            }
+            _ => d.paths.clear(),
+        }
+        let (path, table, at) = crate::abi::expect_ret!(
+            self.call(Syscall::DirPath { dirfd })?,
+            Ret::DirPath { path, table, at } => (path, table, at)
+        );
+        let d = &mut self.dirs;
+        if d.table
+            .as_ref()
+            .is_none_or(|(t, a)| *t != table || *a != at)
+        {
+            d.paths.clear();
+        }
+        d.paths.insert(dirfd, path.clone());
+        d.table = Some((table, at));
+        Ok(path)
     }
 
     /// Takes on a new image after `execve`: its name, argv and environment;
@@ -233,6 +274,7 @@ pub(crate) fn start(
         alive,
         signal_due: std::cell::Cell::new(false),
         trampoline: None,
+        dirs: DirCache::default(),
     };
     let (ready_tx, ready) = crossbeam_channel::bounded(1);
     let thread = {

@@ -312,7 +312,11 @@ impl Kernel {
                 path,
                 follow,
             } => self.path_stat(pid, *dirfd, path, *follow),
-            S::DirPath { dirfd } => ready(self.base(pid, *dirfd), Ret::Text),
+            S::DirPath { dirfd } => ready(self.base(pid, *dirfd), |path| {
+                let table = self.fds(pid).generation();
+                let at = table.get();
+                Ret::DirPath { path, table, at }
+            }),
             S::PathSetTimes {
                 dirfd,
                 path,

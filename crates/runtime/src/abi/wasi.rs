@@ -535,7 +535,7 @@ fn path_filestat_get(
         let path = m.string(p, pl)?;
         // Only the directory comes from the kernel thread; the walk, which
         // can cost a 2,000-level lookup, runs here on the guest's thread.
-        let base = expect_ret!(ctx.call(Syscall::DirPath { dirfd })?, Ret::Text(s) => s);
+        let base = ctx.dir_path(dirfd)?;
         let st = ctx.shared.vfs.stat(&base, &path, flags & 1 != 0)?;
         write_filestat(&mut m, out, &st)
     })
