@@ -237,6 +237,10 @@ pub enum Syscall {
         chdirs: Vec<String>,
     },
     Spawn(SpawnRequest),
+    /// `fork`: a child that is a copy of the caller as fork(2) lists it
+    /// (the runtime copies the memory). Like `Spawn`, the runtime then
+    /// starts it or reports `SpawnFailed`.
+    Fork,
     /// Commits an `execve` whose new image the runtime has already loaded:
     /// the process keeps its pid, parent, group, session, timers, signal
     /// mask and pending set; its close-on-exec fds close, caught signals

@@ -370,6 +370,7 @@ impl Kernel {
                 self.resolve_program(pid, path, cwd.as_deref(), chdirs)
             }
             S::Spawn(req) => ready(self.spawn(pid, req), Ret::Pid),
+            S::Fork => ready(self.fork(pid), Ret::Pid),
             S::Exec { name, cwd } => ready(self.exec(pid, name, cwd), |()| Ret::Unit),
             S::SpawnFailed => {
                 self.unspawn(pid);

@@ -70,6 +70,22 @@ impl Kernel {
         }
     }
 
+    /// `fork`: the child shares the parent's open file descriptions (its
+    /// fd table is a copy, close-on-exec flags included) and has its
+    /// signal dispositions and mask, group, session, terminal and cwd; it
+    /// has no pending signals and no interval timers (fork(2)).
+    pub(super) fn fork(&mut self, parent: Pid) -> KResult<Pid> {
+        self.check_process_limit()?;
+        let p = self.procs.get(parent).unwrap();
+        let (fds, cwd, name) = (p.fds().clone(), p.cwd().to_owned(), p.name().to_owned());
+        let mut sig = p.sig().clone();
+        sig.pending = 0;
+        sig.suspend_saved = None;
+        let child = self.procs.create(parent, name, fds, cwd, &self.notifier);
+        *self.procs.get_mut(child).unwrap().sig_mut() = sig;
+        Ok(child)
+    }
+
     /// `execve` in place: the new image keeps the process (pid, parent,
     /// group, session, terminal, interval timers, signal mask and pending
     /// signals, cwd); close-on-exec fds close and caught signals revert to

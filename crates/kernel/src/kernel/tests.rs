@@ -557,6 +557,51 @@ fn exec_closes_cloexec_fds_and_resets_caught_signals_only() {
     assert_eq!(k.procs.get(pid).unwrap().name(), "new");
 }
 
+#[test]
+fn fork_copies_fds_handlers_and_mask_but_not_pending_signals() {
+    let (mut k, parent) = kernel();
+    let pid = spawn_plain(&mut k, parent).unwrap();
+    let (r, w) = fds(&mut k, pid);
+    done(k.call(
+        pid,
+        &mut Syscall::Fcntl {
+            fd: r,
+            cmd: 2,
+            arg: 1,
+        },
+    ));
+    let action = signal::SigAction {
+        disposition: signal::Disposition::Catch,
+        ..Default::default()
+    };
+    let sig = signal::SIGHUP;
+    done(k.call(pid, &mut Syscall::SigAction { sig, action }));
+    let block = signal::bit(signal::SIGTERM);
+    done(k.call(pid, &mut Syscall::SigProcMask { how: 0, set: block }));
+    let sig = signal::SIGTERM;
+    done(k.call(pid, &mut Syscall::Kill { pid, sig }));
+    let Ret::Pid(child) = done(k.call(pid, &mut Syscall::Fork)) else {
+        panic!()
+    };
+    let (p, c) = (k.procs.get(pid).unwrap(), k.procs.get(child).unwrap());
+    assert_eq!((c.ppid(), c.pgid(), c.name()), (pid, p.pgid(), p.name()));
+    // The same descriptions, close-on-exec flags included.
+    let same = |fd| {
+        Arc::ptr_eq(
+            &p.fds().get(fd).unwrap().file,
+            &c.fds().get(fd).unwrap().file,
+        )
+    };
+    assert!(same(r) && same(w));
+    assert!(c.fds().get(r).unwrap().cloexec);
+    assert_eq!(
+        c.sig().action(signal::SIGHUP).disposition,
+        signal::Disposition::Catch
+    );
+    assert_eq!(c.sig().blocked, block);
+    assert_eq!((p.sig().pending, c.sig().pending), (block, 0));
+}
+
 /// A host that writes and then disconnects before the guest has read
 /// everything: the guest still gets every byte, then end of stream.
 #[test]
