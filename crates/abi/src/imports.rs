@@ -272,6 +272,8 @@ imports! {
         /// execve: replace the caller's image with the module (or `#!` script) at `path`; returns only on failure.
         Execve = execve(path: Ptr, path_len: U32, argv: Ptr, argv_len: U32, envp: Ptr, envp_len: U32,
                         cwd: Ptr, cwd_len: U32) -> Errno;
+        /// fork: returns twice, *pid_out = the child's pid in the parent and 0 in the child. Needs a module Asyncify-instrumented for this import (sidecar-cc does it): `data` is Asyncify's record {start, end} over a buffer for the unwound stack. ENOSYS otherwise.
+        Fork = fork(data: Ptr, pid_out: Ptr) -> Errno;
         /// waitpid: status in Linux encoding; *pid_out = 0 with WNOHANG and nothing to report.
         Wait = wait(pid: I32, options: U32, status_out: Ptr, pid_out: Ptr) -> Errno;
         /// kill(2); sig 0 probes.

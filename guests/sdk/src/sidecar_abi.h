@@ -38,6 +38,13 @@ HOST_PROC(execve)
 int32_t __host_proc_execve(uint32_t path, uint32_t path_len, uint32_t argv, uint32_t argv_len,
                            uint32_t envp, uint32_t envp_len, uint32_t cwd, uint32_t cwd_len);
 
+/* fork: returns twice, *pid_out = the child's pid in the parent and 0 in the
+ * child. Needs a module Asyncify-instrumented for this import (sidecar-cc does
+ * it): `data` is Asyncify's record {start, end} over a buffer for the unwound
+ * stack. ENOSYS otherwise. */
+HOST_PROC(fork)
+int32_t __host_proc_fork(uint32_t data, uint32_t pid_out);
+
 /* waitpid: status in Linux encoding; *pid_out = 0 with WNOHANG and nothing to
  * report. */
 HOST_PROC(wait)
