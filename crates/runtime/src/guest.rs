@@ -9,7 +9,7 @@ use crossbeam_channel::Sender;
 use sidecar_kernel::fd_table::Generation;
 use sidecar_kernel::signal;
 use sidecar_kernel::{Errno, Pid, Ret, Syscall, WaitStatus};
-use wasmtime::{Caller, InstancePre, Memory, Store, Trap, UpdateDeadline};
+use wasmtime::{Caller, Instance, InstancePre, Memory, Store, Trap, UpdateDeadline};
 
 use crate::limits::GuestLimiter;
 use crate::rpc::{GuestLink, Msg, Reply};
@@ -112,6 +112,10 @@ pub struct GuestCtx {
     pub(crate) trampoline: Option<u32>,
     /// Directory fds' paths, learnt from the kernel.
     dirs: DirCache,
+    /// A fork on its way: unwinding out of `_start`, or rewinding into it.
+    pub(crate) fork: Option<crate::fork::ForkState>,
+    /// How many signal handlers are running (nested in host calls).
+    pub(crate) in_handler: std::cell::Cell<u32>,
 }
 
 /// The VFS paths of a process's directory fds, kept while its fd table is
@@ -124,6 +128,35 @@ struct DirCache {
 }
 
 impl GuestCtx {
+    /// The context of a new process `link.pid`; `refund_to` is its
+    /// parent's fuel refund.
+    pub(crate) fn new(
+        shared: &Arc<Shared>,
+        spec: GuestSpec,
+        link: GuestLink,
+        alive: Sender<()>,
+        refund_to: Option<Arc<AtomicU64>>,
+    ) -> GuestCtx {
+        GuestCtx {
+            pid: link.pid,
+            tx: shared.tx.clone(),
+            shared: shared.clone(),
+            limits: GuestLimiter::new(spec.memory_limit, shared.usage.clone()),
+            spec,
+            link,
+            memory: None,
+            refund: Arc::default(),
+            refund_to,
+            started: Instant::now(),
+            alive,
+            signal_due: std::cell::Cell::new(false),
+            trampoline: None,
+            dirs: DirCache::default(),
+            fork: None,
+            in_handler: std::cell::Cell::new(0),
+        }
+    }
+
     /// One RPC to the kernel: its reply, with "killed" and "restart"
     /// already turned into faults and a due signal noted.
     fn rpc(&self, call: Syscall) -> AbiResult<Reply> {
@@ -208,6 +241,11 @@ impl GuestCtx {
         self.limits = GuestLimiter::new(self.spec.memory_limit, self.shared.usage.clone());
     }
 
+    /// Its fuel refund, for a child to give back to.
+    pub(crate) fn refund_handle(&self) -> Arc<AtomicU64> {
+        self.refund.clone()
+    }
+
     /// Whether a caught signal may be due; clears the flag.
     pub(crate) fn take_signal_flag(&self) -> bool {
         self.signal_due.replace(false)
@@ -247,46 +285,74 @@ pub(crate) fn start(
     parent: Option<&GuestCtx>,
 ) -> Result<(), StartError> {
     let pid = link.pid;
-    let abandon = |errno: Errno, what: String| {
-        let _ = shared.tx.send(Msg::Call {
-            pid,
-            call: Syscall::SpawnFailed,
-        });
-        StartError { errno, what }
-    };
-    // Threads outlive their process while they unmap its store.
+    let spawned = parent.is_some();
     let Some(slot) = shared.usage.thread() else {
-        let what = "the VM's guest threads are at limits.processes";
-        return Err(abandon(Errno::EAGAIN, what.into()));
+        return Err(abandon(
+            &shared,
+            pid,
+            spawned,
+            Errno::EAGAIN,
+            THREADS_AT_LIMIT.into(),
+        ));
     };
-    let name = format!("guest-{}-{}", pid, spec.name);
-    let ctx = GuestCtx {
+    let ctx = GuestCtx::new(&shared, spec, link, alive, parent.map(|p| p.refund.clone()));
+    launch(shared, pre, Image::Fresh(Box::new(ctx)), slot, spawned)
+}
+
+const THREADS_AT_LIMIT: &str = "the VM's guest threads are at limits.processes";
+
+/// Tells the kernel that process `pid` will not run after all, and makes
+/// the error its spawn (or fork) returns.
+pub(crate) fn abandon(
+    shared: &Shared,
+    pid: Pid,
+    spawned: bool,
+    errno: Errno,
+    what: String,
+) -> StartError {
+    if spawned {
+        tracing::warn!("pid {pid}: {what}; spawn fails with {errno:?}");
+    }
+    let _ = shared.tx.send(Msg::Call {
         pid,
-        tx: shared.tx.clone(),
-        shared: shared.clone(),
-        limits: GuestLimiter::new(spec.memory_limit, shared.usage.clone()),
-        spec,
-        link,
-        memory: None,
-        refund: Arc::default(),
-        refund_to: parent.map(|p| p.refund.clone()),
-        started: Instant::now(),
-        alive,
-        signal_due: std::cell::Cell::new(false),
-        trampoline: None,
-        dirs: DirCache::default(),
+        call: Syscall::SpawnFailed,
+    });
+    StartError { errno, what }
+}
+
+/// What a guest thread starts from.
+pub(crate) enum Image {
+    /// A new process: the thread instantiates `pre`.
+    Fresh(Box<GuestCtx>),
+    /// A forked child, instantiated and filled in by its parent, rewinding
+    /// into `fork` (see [`crate::fork`]).
+    Forked(Store<GuestCtx>, Instance),
+}
+
+/// Runs `image` on a thread of its own (holding `slot`), and returns once
+/// its instance exists.
+pub(crate) fn launch(
+    shared: Arc<Shared>,
+    pre: InstancePre<GuestCtx>,
+    image: Image,
+    slot: crate::limits::ThreadSlot,
+    spawned: bool,
+) -> Result<(), StartError> {
+    let (pid, name) = match &image {
+        Image::Fresh(ctx) => (ctx.pid, ctx.spec.name.clone()),
+        Image::Forked(store, _) => (store.data().pid, store.data().spec.name.clone()),
     };
     let (ready_tx, ready) = crossbeam_channel::bounded(1);
     let thread = {
         let shared = shared.clone();
         std::thread::Builder::new()
-            .name(name)
+            .name(format!("guest-{pid}-{name}"))
             .stack_size(8 << 20)
             .spawn(move || {
                 let _slot = slot;
                 let mut ready = Some(ready_tx);
                 let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    run(shared.clone(), pre, ctx, &mut ready)
+                    run(shared.clone(), pre, image, &mut ready)
                 }));
                 // A panic before the instance existed is the spawner's
                 // error; after, the process dies as if by SIGKILL.
@@ -302,21 +368,19 @@ pub(crate) fn start(
     };
     if let Err(e) = thread {
         let what = format!("cannot make a thread: {e}");
-        if parent.is_some() {
-            tracing::warn!("pid {pid}: {what}; spawn fails with EAGAIN");
-        }
-        return Err(abandon(Errno::EAGAIN, what));
+        return Err(abandon(&shared, pid, spawned, Errno::EAGAIN, what));
     }
     match ready.recv() {
         Ok(Ok(())) => Ok(()),
-        Ok(Err((errno, what))) => {
-            if parent.is_some() {
-                tracing::warn!("pid {pid}: {what}; spawn fails with {errno:?}");
-            }
-            Err(abandon(errno, what))
-        }
+        Ok(Err((errno, what))) => Err(abandon(&shared, pid, spawned, errno, what)),
         // The thread ended (panicked) before its instance existed.
-        Err(_) => Err(abandon(Errno::EAGAIN, "its thread ended at once".into())),
+        Err(_) => Err(abandon(
+            &shared,
+            pid,
+            spawned,
+            Errno::EAGAIN,
+            "its thread ended at once".into(),
+        )),
     }
 }
 
@@ -355,7 +419,7 @@ pub(crate) fn has_refund(ctx: &GuestCtx) -> bool {
 /// Why an instance could not be made, as the spawn's errno: wasmtime fails
 /// instantiation for memory (the VM's limit, or mmap) in every case a
 /// module that loaded can fail before running any code.
-fn instantiate_errno(e: &wasmtime::Error) -> Errno {
+pub(crate) fn instantiate_errno(e: &wasmtime::Error) -> Errno {
     match e.root_cause().downcast_ref::<std::io::Error>() {
         Some(io) if io.raw_os_error() == Some(Errno::EAGAIN as i32) => Errno::EAGAIN,
         _ => Errno::ENOMEM,
@@ -365,13 +429,18 @@ fn instantiate_errno(e: &wasmtime::Error) -> Errno {
 fn run(
     shared: Arc<Shared>,
     pre: InstancePre<GuestCtx>,
-    ctx: GuestCtx,
+    image: Image,
     ready: &mut Option<crossbeam_channel::Sender<Result<(), (Errno, String)>>>,
 ) {
-    let pid = ctx.pid;
-    let budget = ctx.spec.budget;
-    let tx = ctx.tx.clone();
-    let (mut pre, mut ctx) = (pre, ctx);
+    let (pid, budget, tx) = match &image {
+        Image::Fresh(ctx) => (ctx.pid, ctx.spec.budget, ctx.tx.clone()),
+        Image::Forked(store, _) => {
+            let ctx = store.data();
+            (ctx.pid, ctx.spec.budget, ctx.tx.clone())
+        }
+    };
+    let mut pre = pre;
+    let mut image = Some(image);
     // The fuel a new image starts with: its budget, or after an execve
     // what the old image left.
     let mut fuel = match budget {
@@ -379,38 +448,47 @@ fn run(
         Budget::Unlimited => u64::MAX,
     };
     loop {
-        let mut store = new_store(&shared, ctx, fuel);
-        let result = match pre.instantiate(&mut store) {
-            Ok(instance) => {
+        let (store, result) = match image.take().expect("an image to run") {
+            Image::Forked(mut store, instance) => {
                 let _ = ready.take().map(|r| r.send(Ok(())));
-                store.data_mut().memory = instance.get_memory(&mut store, "memory");
-                instance
-                    .get_typed_func::<(), ()>(&mut store, "_start")
-                    .and_then(|entry| entry.call(&mut store, ()))
+                let result = enter(&mut store, instance, &pre);
+                (store, result)
             }
-            // Code ran (a start function) and ended the process: it existed.
-            Err(e) if e.is::<GuestExit>() || e.is::<Trap>() || e.is::<ExecImage>() => {
-                let _ = ready.take().map(|r| r.send(Ok(())));
-                Err(e)
-            }
-            Err(e) => {
-                let what = format!("cannot make its instance: {}", first_line(&e));
-                match ready.take() {
-                    Some(r) => {
-                        let errno = instantiate_errno(&e);
-                        let _ = r.send(Err((errno, what)));
-                        return;
+            Image::Fresh(ctx) => {
+                let mut store = new_store(&shared, *ctx, fuel);
+                let result = match pre.instantiate(&mut store) {
+                    Ok(instance) => {
+                        let _ = ready.take().map(|r| r.send(Ok(())));
+                        store.data_mut().memory = instance.get_memory(&mut store, "memory");
+                        enter(&mut store, instance, &pre)
                     }
-                    // Past execve's point of no return: the process dies,
-                    // as Linux kills it with SIGSEGV.
-                    None => {
-                        let name = &store.data().spec.name;
-                        tracing::warn!(
-                            "guest {name} (pid {pid}): {what} after execve; killed with SIGSEGV"
-                        );
-                        Err(GuestExit::Signaled(signal::SIGSEGV).into())
+                    // Code ran (a start function) and ended the process: it
+                    // existed.
+                    Err(e) if e.is::<GuestExit>() || e.is::<Trap>() || e.is::<ExecImage>() => {
+                        let _ = ready.take().map(|r| r.send(Ok(())));
+                        Err(e)
                     }
-                }
+                    Err(e) => {
+                        let what = format!("cannot make its instance: {}", first_line(&e));
+                        match ready.take() {
+                            Some(r) => {
+                                let errno = instantiate_errno(&e);
+                                let _ = r.send(Err((errno, what)));
+                                return;
+                            }
+                            // Past execve's point of no return: the process
+                            // dies, as Linux kills it with SIGSEGV.
+                            None => {
+                                let name = &store.data().spec.name;
+                                tracing::warn!(
+                                    "guest {name} (pid {pid}): {what} after execve; killed with SIGSEGV"
+                                );
+                                Err(GuestExit::Signaled(signal::SIGSEGV).into())
+                            }
+                        }
+                    }
+                };
+                (store, result)
             }
         };
         let result = match result {
@@ -421,13 +499,14 @@ fn run(
             // execve: the same process, thread and fuel go on with the new
             // image; the old store (its memory) is gone before the new one
             // is made.
-            Ok(image) => {
+            Ok(new) => {
                 if shared.fuel {
                     fuel = store.get_fuel().unwrap_or(0);
                 }
-                ctx = store.into_data();
-                ctx.replace_image(image.name, image.args, image.env);
-                pre = image.pre;
+                let mut ctx = store.into_data();
+                ctx.replace_image(new.name, new.args, new.env);
+                pre = new.pre;
+                image = Some(Image::Fresh(Box::new(ctx)));
                 continue;
             }
             Err(result) => result,
@@ -455,9 +534,31 @@ fn run(
     }
 }
 
+/// Runs `_start` to its end. A fork unwinds out of it: then the child is
+/// made, and `_start` is entered again to rewind into `fork`.
+fn enter(
+    store: &mut Store<GuestCtx>,
+    instance: Instance,
+    pre: &InstancePre<GuestCtx>,
+) -> wasmtime::Result<()> {
+    let entry = instance.get_typed_func::<(), ()>(&mut *store, "_start")?;
+    loop {
+        entry.call(&mut *store, ())?;
+        match store.data_mut().fork.take() {
+            Some(crate::fork::ForkState::Unwound(fork)) => {
+                crate::fork::complete(store, instance, pre, fork)?
+            }
+            other => {
+                store.data_mut().fork = other;
+                return Ok(());
+            }
+        }
+    }
+}
+
 /// A store for one image of the guest: its memory limiter, `fuel`, and the
 /// epoch callback through which signals reach running wasm.
-fn new_store(shared: &Shared, ctx: GuestCtx, fuel: u64) -> Store<GuestCtx> {
+pub(crate) fn new_store(shared: &Shared, ctx: GuestCtx, fuel: u64) -> Store<GuestCtx> {
     let (pid, name) = (ctx.pid, ctx.spec.name.clone());
     let kill = ctx.link.kill.clone();
     let stop = ctx.link.stop.clone();

@@ -4,6 +4,7 @@
 pub mod abi;
 pub mod bridge;
 pub mod cache;
+mod fork;
 pub mod guest;
 pub mod limits;
 pub mod rpc;

@@ -75,7 +75,14 @@ fn deliver_signals(c: &mut Caller<'_, GuestCtx>) -> wasmtime::Result<()> {
             f.as_func()??.typed::<i32, ()>(&*c).ok()
         });
         match handler {
-            Some(f) => f.call(&mut *c, sig)?,
+            Some(f) => {
+                let depth = &c.data().in_handler;
+                depth.set(depth.get() + 1);
+                let r = f.call(&mut *c, sig);
+                let depth = &c.data().in_handler;
+                depth.set(depth.get() - 1);
+                r?
+            }
             None => tracing::warn!("guest registered no signal trampoline; signal {sig} dropped"),
         }
         if let Err(Fault::Exit(x)) = c

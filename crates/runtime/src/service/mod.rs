@@ -175,7 +175,7 @@ impl Service {
     fn attempt(&mut self, pid: Pid, mut call: Syscall) {
         tracing::trace!(pid, ?call, "call");
         let is_exit = call.ends_process();
-        let is_spawn = matches!(call, Syscall::Spawn(_));
+        let is_spawn = matches!(call, Syscall::Spawn(_) | Syscall::Fork);
         match self.kernel.call(pid, &mut call) {
             Outcome::Ready(r) => {
                 let reply = match r {

@@ -1,0 +1,334 @@
+//! `fork` over Binaryen's Asyncify.
+//!
+//! `sidecar-cc` runs `wasm-opt --asyncify` on a program that links `fork`,
+//! with `host_proc.fork` as the only import that may unwind, so only the
+//! functions on a call path to it (indirect calls included) are
+//! instrumented. A fork then goes:
+//!
+//! 1. The import asks the kernel for the child process (`Syscall::Fork`;
+//!    a failure returns at once) and starts an unwind into the guest's
+//!    Asyncify buffer: every frame saves its locals there and returns.
+//! 2. `_start` returns to the guest's thread ([`crate::guest`]), which sees
+//!    [`ForkState::Unwound`]: it stops the unwind, instantiates the module
+//!    again for the child, copies the parent's memory and mutable globals
+//!    (`__stack_pointer`) into it, and starts both rewinding.
+//! 3. Each calls `_start` again, which rewinds to the import; the import
+//!    stops the rewind and returns the child's pid in the parent, 0 in the
+//!    child. The child runs on its own thread with its own `Store`.
+//!
+//! The memory copy is eager, of resident pages only; see SPEC ("fork")
+//! for its cost.
+
+use sidecar_kernel::{Errno, Pid, Syscall};
+use wasmtime::{Caller, Extern, Instance, InstancePre, Mutability, Store, TypedFunc, Val};
+
+use crate::abi::{run, split};
+use crate::guest::{self, AbiResult, Budget, GuestCtx, GuestSpec, Image};
+use crate::rpc::GuestLink;
+
+/// Where a fork is, between the import's two returns.
+pub(crate) enum ForkState {
+    /// The parent's stack is unwinding out of `_start`.
+    Unwound(Pending),
+    /// Rewinding into the import, which will return this.
+    Rewinding(Result<Pid, Errno>),
+}
+
+/// A child the kernel has made, waiting for its memory.
+pub(crate) struct Pending {
+    data: u32,
+    link: GuestLink,
+    budget: Budget,
+}
+
+/// The functions `wasm-opt --asyncify` exports.
+struct Asyncify {
+    start_unwind: TypedFunc<u32, ()>,
+    stop_unwind: TypedFunc<(), ()>,
+    start_rewind: TypedFunc<u32, ()>,
+    stop_rewind: TypedFunc<(), ()>,
+}
+
+const START_UNWIND: &str = "asyncify_start_unwind";
+const STOP_UNWIND: &str = "asyncify_stop_unwind";
+const START_REWIND: &str = "asyncify_start_rewind";
+const STOP_REWIND: &str = "asyncify_stop_rewind";
+/// The shadow stack pointer, which unwinding leaves as it was at the
+/// fork; `sidecar-cc` exports it so that the child can have it too.
+const STACK_POINTER: &str = "__stack_pointer";
+
+impl Asyncify {
+    /// The calling instance's, or `None` if it was not instrumented.
+    fn of_caller(c: &mut Caller<'_, GuestCtx>) -> Option<Asyncify> {
+        fn get<P: wasmtime::WasmParams, R: wasmtime::WasmResults>(
+            c: &mut Caller<'_, GuestCtx>,
+            name: &str,
+        ) -> Option<TypedFunc<P, R>> {
+            c.get_export(name)?.into_func()?.typed(&*c).ok()
+        }
+        let has_sp = matches!(c.get_export(STACK_POINTER), Some(Extern::Global(_)));
+        Some(Asyncify {
+            start_unwind: get(c, START_UNWIND)?,
+            stop_unwind: get(c, STOP_UNWIND)?,
+            start_rewind: get(c, START_REWIND)?,
+            stop_rewind: get(c, STOP_REWIND)?,
+        })
+        .filter(|_| has_sp)
+    }
+
+    fn of_instance(store: &mut Store<GuestCtx>, i: Instance) -> wasmtime::Result<Asyncify> {
+        Ok(Asyncify {
+            start_unwind: i.get_typed_func(&mut *store, START_UNWIND)?,
+            stop_unwind: i.get_typed_func(&mut *store, STOP_UNWIND)?,
+            start_rewind: i.get_typed_func(&mut *store, START_REWIND)?,
+            stop_rewind: i.get_typed_func(&mut *store, STOP_REWIND)?,
+        })
+    }
+}
+
+/// `host_proc.fork`: called once to unwind the parent, then once in each
+/// process as it rewinds.
+pub(crate) fn fork(mut c: Caller<'_, GuestCtx>, data: u32, out: u32) -> wasmtime::Result<i32> {
+    if let Some(ForkState::Rewinding(result)) = c.data_mut().fork.take() {
+        let a = Asyncify::of_caller(&mut c).expect("only an instrumented module rewinds");
+        a.stop_rewind.call(&mut c, ())?;
+        return run(&mut c, |c| {
+            let pid = result?;
+            let (mut m, _) = split(c)?;
+            m.write_u32(out, pid as u32)?;
+            Ok(())
+        });
+    }
+    let asyncify = Asyncify::of_caller(&mut c);
+    let mut begun = None;
+    let r = run(&mut c, |c| {
+        begun = Some(begin(c, asyncify.is_some(), data, out)?);
+        Ok(())
+    })?;
+    match (begun, asyncify) {
+        (Some(pending), Some(a)) if r == 0 => {
+            c.data_mut().fork = Some(ForkState::Unwound(pending));
+            // The return value is lost: the caller is unwinding.
+            a.start_unwind.call(&mut c, data)?;
+            Ok(0)
+        }
+        _ => Ok(r),
+    }
+}
+
+/// Checks that the caller can fork and makes the child in the kernel.
+fn begin(
+    c: &mut Caller<'_, GuestCtx>,
+    instrumented: bool,
+    data: u32,
+    out: u32,
+) -> AbiResult<Pending> {
+    let name = &c.data().spec.name;
+    if !instrumented {
+        tracing::warn!(
+            "{name}: fork needs a module built by sidecar-cc (Asyncify-instrumented for host_proc.fork); ENOSYS"
+        );
+        return Err(Errno::ENOSYS.into());
+    }
+    if c.data().in_handler.get() > 0 {
+        tracing::warn!("{name}: fork in a signal handler is not supported; ENOSYS");
+        return Err(Errno::ENOSYS.into());
+    }
+    {
+        let (m, _) = split(c)?;
+        m.slice(out, 4)?;
+        m.slice(data, 8)?;
+    }
+    let budget = guest::take_fuel_share(c);
+    match c.data().spawn_call(Syscall::Fork) {
+        Ok(link) => Ok(Pending { data, link, budget }),
+        Err(e) => {
+            if let Budget::Fuel(share) = budget {
+                guest::absorb_fuel(c, share);
+            }
+            Err(e)
+        }
+    }
+}
+
+/// On the parent's thread, after the unwind: makes the child and starts
+/// both rewinding into `fork`.
+pub(crate) fn complete(
+    store: &mut Store<GuestCtx>,
+    instance: Instance,
+    pre: &InstancePre<GuestCtx>,
+    p: Pending,
+) -> wasmtime::Result<()> {
+    let a = Asyncify::of_instance(store, instance)?;
+    a.stop_unwind.call(&mut *store, ())?;
+    let (data, pid, budget) = (p.data, p.link.pid, p.budget);
+    let result = make_child(store, instance, pre, p).map(|()| pid);
+    if let (Err(_), Budget::Fuel(share)) = (&result, budget) {
+        if store.data().shared.fuel {
+            let left = store.get_fuel().unwrap_or(0);
+            let _ = store.set_fuel(left.saturating_add(share));
+        }
+    }
+    store.data_mut().fork = Some(ForkState::Rewinding(result));
+    a.start_rewind.call(&mut *store, data)
+}
+
+/// Instantiates the child, gives it the parent's memory and mutable
+/// globals, and starts its thread, rewinding.
+fn make_child(
+    store: &mut Store<GuestCtx>,
+    instance: Instance,
+    pre: &InstancePre<GuestCtx>,
+    p: Pending,
+) -> Result<(), Errno> {
+    let parent = store.data();
+    let shared = parent.shared.clone();
+    let pid = p.link.pid;
+    let Some(slot) = shared.usage.thread() else {
+        let what = "the VM's guest threads are at limits.processes";
+        return Err(guest::abandon(&shared, pid, true, Errno::EAGAIN, what.into()).errno);
+    };
+    let spec = GuestSpec {
+        budget: p.budget,
+        ..parent.spec.clone()
+    };
+    let mut ctx = GuestCtx::new(
+        &shared,
+        spec,
+        p.link,
+        parent.alive.clone(),
+        Some(parent.refund_handle()),
+    );
+    ctx.trampoline = parent.trampoline;
+    ctx.fork = Some(ForkState::Rewinding(Ok(0)));
+    let fuel = match p.budget {
+        Budget::Fuel(n) => n,
+        Budget::Unlimited => u64::MAX,
+    };
+    let mut child = guest::new_store(&shared, ctx, fuel);
+    let fail = |errno: Errno, what: String| guest::abandon(&shared, pid, true, errno, what).errno;
+    let ci = pre.instantiate(&mut child).map_err(|e| {
+        fail(
+            guest::instantiate_errno(&e),
+            format!("cannot make its instance: {e}"),
+        )
+    })?;
+    copy_state(store, instance, &mut child, ci).map_err(|(errno, what)| fail(errno, what))?;
+    let a =
+        Asyncify::of_instance(&mut child, ci).map_err(|e| fail(Errno::ENOEXEC, e.to_string()))?;
+    a.start_rewind
+        .call(&mut child, p.data)
+        .map_err(|e| fail(Errno::EFAULT, e.to_string()))?;
+    guest::launch(
+        shared.clone(),
+        pre.clone(),
+        Image::Forked(child, ci),
+        slot,
+        true,
+    )
+    .map_err(|e| e.errno)
+}
+
+/// Copies memory and every exported mutable global of the parent into the
+/// child's fresh instance of the same module.
+fn copy_state(
+    store: &mut Store<GuestCtx>,
+    instance: Instance,
+    child: &mut Store<GuestCtx>,
+    ci: Instance,
+) -> Result<(), (Errno, String)> {
+    let mem = |s: &mut Store<GuestCtx>, i: Instance| i.get_memory(s, "memory");
+    let (Some(pm), Some(cm)) = (mem(store, instance), mem(child, ci)) else {
+        return Err((Errno::ENOEXEC, "no exported memory".into()));
+    };
+    let (have, need) = (cm.data_size(&*child), pm.data_size(&*store));
+    if need > have {
+        let pages = ((need - have) / WASM_PAGE) as u64;
+        cm.grow(&mut *child, pages)
+            .map_err(|e| (Errno::ENOMEM, format!("cannot grow its memory: {e}")))?;
+    }
+    copy_memory(pm.data(&*store), &mut cm.data_mut(&mut *child)[..need]);
+    child.data_mut().memory = Some(cm);
+    let exported: Vec<_> = instance
+        .exports(&mut *store)
+        .filter_map(|e| Some((e.name().to_owned(), e.into_global()?)))
+        .collect();
+    let mut globals: Vec<(String, Val)> = Vec::new();
+    for (name, g) in exported {
+        if g.ty(&*store).mutability() == Mutability::Var {
+            globals.push((name, g.get(&mut *store)));
+        }
+    }
+    for (name, value) in globals {
+        let g = ci
+            .get_global(&mut *child, &name)
+            .ok_or_else(|| (Errno::ENOEXEC, format!("no global {name}")))?;
+        g.set(&mut *child, value)
+            .map_err(|e| (Errno::ENOEXEC, format!("global {name}: {e}")))?;
+    }
+    Ok(())
+}
+
+const WASM_PAGE: usize = 65536;
+
+/// The eager copy. Only pages resident in the parent are copied: a page it
+/// never touched reads the same in the fresh child (zeros, or the
+/// module's data through the same copy-on-write image), so untouched
+/// memory costs the child nothing. Each run of pages is faulted in with
+/// one `MADV_POPULATE_WRITE` before the copy, instead of a fault per page.
+fn copy_memory(from: &[u8], to: &mut [u8]) {
+    const PAGE: usize = 4096;
+    let aligned = |p: *const u8| (p as usize).is_multiple_of(PAGE);
+    let resident = match aligned(from.as_ptr()) && aligned(to.as_ptr()) {
+        true => resident_pages(from),
+        false => None,
+    };
+    let Some(resident) = resident else {
+        to.copy_from_slice(from);
+        return;
+    };
+    let mut page = 0;
+    while page < resident.len() {
+        if resident[page] & 1 == 0 {
+            page += 1;
+            continue;
+        }
+        let run = resident[page..].iter().take_while(|r| *r & 1 != 0).count();
+        let (a, b) = (page * PAGE, ((page + run) * PAGE).min(from.len()));
+        populate(&mut to[a..b]);
+        to[a..b].copy_from_slice(&from[a..b]);
+        page += run;
+    }
+}
+
+/// Which pages of `mem` are resident (bit 0 of each byte), or `None` if the
+/// kernel will not say.
+fn resident_pages(mem: &[u8]) -> Option<Vec<u8>> {
+    let mut pages = vec![0u8; mem.len().div_ceil(4096)];
+    // SAFETY: `mem` is a page-aligned range of one live mapping (a wasm
+    // linear memory, borrowed for the call); mincore reads page tables only
+    // and writes one byte per page into `pages`, which has that many.
+    let r = unsafe {
+        libc::mincore(
+            mem.as_ptr() as *mut libc::c_void,
+            mem.len(),
+            pages.as_mut_ptr(),
+        )
+    };
+    (r == 0).then_some(pages)
+}
+
+/// Faults `range` in for writing, in one call.
+fn populate(range: &mut [u8]) {
+    // SAFETY: `range` is a page-aligned part of the child's memory, which
+    // is borrowed mutably here; MADV_POPULATE_WRITE only makes its pages
+    // present and writable, leaving their contents as they were. A failure
+    // (an old kernel) leaves the copy to fault them in one by one.
+    unsafe {
+        libc::madvise(
+            range.as_mut_ptr().cast(),
+            range.len(),
+            libc::MADV_POPULATE_WRITE,
+        );
+    }
+}
