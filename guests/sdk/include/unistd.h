@@ -47,10 +47,12 @@ int setgid(gid_t);
 int seteuid(uid_t);
 int setegid(gid_t);
 int getgroups(int, gid_t[]);
-/* The exec family replaces the process image as on Linux (src/exec.c, over
- * host_proc.execve). fork fails with ENOSYS: posix_spawn is the way to make
- * a process. */
+/* fork and vfork copy the process (src/fork.c, over host_proc.fork; the
+ * program must be linked by sidecar-cc, which instruments it). The exec
+ * family replaces the process image as on Linux (src/exec.c, over
+ * host_proc.execve). */
 pid_t fork(void);
+pid_t vfork(void);
 int execve(const char *, char *const[], char *const[]);
 int execv(const char *, char *const[]);
 int execvp(const char *, char *const[]);

@@ -1,9 +1,8 @@
-/* fork and the exec family. The exec calls replace the process image in
- * place (host_proc.execve: same pid, fds without FD_CLOEXEC, caught signals
- * back to SIG_DFL, `#!` scripts), with glibc's behaviour for the PATH search
- * of execvp/execvpe/execlp (ENOEXEC runs the file with /bin/sh). fork fails
- * with ENOSYS: a wasm instance cannot be copied; posix_spawn makes
- * processes. */
+/* The exec family. The exec calls replace the process image in place
+ * (host_proc.execve: same pid, fds without FD_CLOEXEC, caught signals back
+ * to SIG_DFL, `#!` scripts), with glibc's behaviour for the PATH search of
+ * execvp/execvpe/execlp (ENOEXEC runs the file with /bin/sh). fork is in
+ * fork.c. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
@@ -16,8 +15,6 @@
 #include "internal.h"
 
 extern char **environ;
-
-pid_t fork(void) { return errno_ret(ENOSYS); }
 
 /* Lays NUL-terminated strings end to end into *out (malloc'd; NULL when the
  * list is empty). Returns 0 or an errno. */
