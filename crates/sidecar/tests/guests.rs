@@ -66,6 +66,14 @@ fn exec() {
     differential_ok("exec", &[SELF]);
 }
 
+/// fork as Linux does it: statuses, copied memory, pipes both ways, a
+/// shared offset, signal state, grandchildren, 50 forks, SIGKILL, exec after
+/// fork and vfork (see guests/tests/fork.c).
+#[test]
+fn fork() {
+    differential_ok("fork", &[SELF]);
+}
+
 /// Handlers, masks, pending sets, SIGCHLD, EINTR and SA_RESTART, sigsuspend.
 #[test]
 fn signals() {

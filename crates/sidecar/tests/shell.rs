@@ -65,6 +65,28 @@ fn sh(script: &str, code: i32) -> String {
     text(&out.stdout)
 }
 
+/// system() and popen() run `/bin/sh -c`: the fork test program's "shell"
+/// part, natively (Debian's /bin/sh) and in the shell root (dash), prints
+/// the same.
+#[test]
+fn system_and_popen_match_linux() {
+    let guests = common::guest_dir();
+    let native = Command::new(guests.join("native/fork"))
+        .args(["x", "shell"])
+        .current_dir(shell_root())
+        .output()
+        .expect("native fork");
+    let mut cmd = Command::new(SIDECAR);
+    cmd.arg("exec")
+        .arg(guests.join("wasm/fork.wasm"))
+        .args(["x", "shell"])
+        .current_dir(shell_root());
+    let wasm = run(cmd, TIMEOUT);
+    assert!(native.status.success() && wasm.status.success());
+    assert_eq!(text(&wasm.stdout), text(&native.stdout));
+    assert!(text(&wasm.stdout).contains("got second first"));
+}
+
 #[test]
 fn builtin_piped_into_a_program() {
     assert_eq!(sh("echo hi | wc -c", 0), "3\n");
