@@ -1,10 +1,13 @@
 /* Deterministic CPU-bound workload (prime sieve + FNV-1a/xorshift mixing),
  * ~1-2 s natively at -O2; prints a checksum. Used to measure fuel overhead.
- * Optional argv[1]: number of rounds (default 120). */
+ * Optional argv[1]: number of rounds (default 120). Built a second time with
+ * -DWITH_FORK (cpu_bench_fork), which links fork, to measure what the fork
+ * instrumentation costs (scripts/bench/fork). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define LIMIT 4000000
 
@@ -39,6 +42,9 @@ int main(int argc, char **argv) {
         h ^= count;
     }
     printf("primes up to %d, %d rounds: checksum %016llx\n", LIMIT, rounds, (unsigned long long)h);
+#ifdef WITH_FORK
+    if (rounds < 0 && fork() == 0) return 1;
+#endif
     free(composite);
     free(table);
     return 0;
