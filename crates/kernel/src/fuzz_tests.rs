@@ -286,6 +286,7 @@ enum Call {
         req: u8,
         arg: i32,
     },
+    Fork,
     Spawn {
         actions: Vec<SpawnOp>,
         group: u8,
@@ -682,6 +683,7 @@ fn call() -> impl Strategy<Value = Call> {
             .prop_map(|(subs, clock)| Call::Poll { subs, clock }),
         4 => (fd_of(Kind::Tty), any::<u8>(), prop_oneof![0..4i32, Just(-1)])
             .prop_map(|(fd, req, arg)| Call::Ioctl { fd, req, arg }),
+        4 => Just(Call::Fork),
         12 => (
             prop::collection::vec(spawn_op(), 0..4),
             any::<u8>(),
@@ -1606,6 +1608,7 @@ impl Sim {
                     },
                 })
             }
+            Call::Fork => Syscall::Fork,
             Call::Wait { pid: p, options } => Syscall::Wait {
                 pid: self.pid(*p),
                 options: *options,
@@ -2330,6 +2333,7 @@ impl Sim {
                 }
             }
             (S::Spawn(req), Ret::Pid(child)) => self.spawned(pid, req, *child),
+            (S::Fork, Ret::Pid(child)) => self.forked(pid, *child),
             (S::Wait { .. }, Ret::Waited { pid: child, .. }) if *child > 0 => {
                 let g = self.guests.get(child).map(|g| g.life);
                 let reaped = self.k.process(*child).is_none();
@@ -2410,6 +2414,17 @@ impl Sim {
         }
         if self.guests.contains_key(&child) {
             return self.fail(format!("spawn reused pid {child}"));
+        }
+        self.adopt(child, model);
+    }
+
+    /// A forked child's table is the parent's: the same descriptions, the
+    /// same close-on-exec flags.
+    fn forked(&mut self, parent: Pid, child: Pid) {
+        self.stats.spawned += 1;
+        let model = self.guests[&parent].fds.clone();
+        if self.guests.contains_key(&child) {
+            return self.fail(format!("fork reused pid {child}"));
         }
         self.adopt(child, model);
     }
