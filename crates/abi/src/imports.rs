@@ -274,6 +274,8 @@ imports! {
                         cwd: Ptr, cwd_len: U32) -> Errno;
         /// fork: returns twice, *pid_out = the child's pid in the parent and 0 in the child. Needs a module Asyncify-instrumented for this import (sidecar-cc does it): `data` is Asyncify's record {start, end} over a buffer for the unwound stack. ENOSYS otherwise.
         Fork = fork(data: Ptr, pid_out: Ptr) -> Errno;
+        /// fork for a program that unwinds its own stack (the sjlj driver below main): the child is a copy of the caller as it is now and starts by calling the `() -> ()` function `entry` of the table; the caller gets *pid_out at once.
+        ForkHere = fork_here(entry: U32, pid_out: Ptr) -> Errno;
         /// waitpid: status in Linux encoding; *pid_out = 0 with WNOHANG and nothing to report.
         Wait = wait(pid: I32, options: U32, status_out: Ptr, pid_out: Ptr) -> Errno;
         /// kill(2); sig 0 probes.

@@ -20,7 +20,9 @@
 //! for its cost.
 
 use sidecar_kernel::{Errno, Pid, Syscall};
-use wasmtime::{Caller, Extern, Instance, InstancePre, Mutability, Store, TypedFunc, Val};
+use wasmtime::{
+    Caller, Extern, ExternType, Instance, InstancePre, Mutability, Store, TypedFunc, Val,
+};
 
 use crate::abi::{run, split};
 use crate::guest::{self, AbiResult, Budget, GuestCtx, GuestSpec, Image};
@@ -162,7 +164,23 @@ pub(crate) fn complete(
     let a = Asyncify::of_instance(store, instance)?;
     a.stop_unwind.call(&mut *store, ())?;
     let (data, pid, budget) = (p.data, p.link.pid, p.budget);
-    let result = make_child(store, instance, pre, p).map(|()| pid);
+    let globals = mutable_globals(pre, |name| {
+        Some(instance.get_global(&mut *store, name)?.get(&mut *store))
+    });
+    let memory = instance
+        .get_memory(&mut *store, "memory")
+        .map(|m| m.data(&*store));
+    let result = match memory {
+        Some(memory) => {
+            let parent = Parent {
+                ctx: store.data(),
+                memory,
+                globals,
+            };
+            make_child(parent, pre, p.link, budget, ChildStart::Rewind(data)).map(|()| pid)
+        }
+        None => Err(Errno::ENOEXEC),
+    };
     if let (Err(_), Budget::Fuel(share)) = (&result, budget) {
         if store.data().shared.fuel {
             let left = store.get_fuel().unwrap_or(0);
@@ -173,35 +191,133 @@ pub(crate) fn complete(
     a.start_rewind.call(&mut *store, data)
 }
 
-/// Instantiates the child, gives it the parent's memory and mutable
-/// globals, and starts its thread, rewinding.
-fn make_child(
-    store: &mut Store<GuestCtx>,
-    instance: Instance,
+/// `host_proc.fork_here`: a fork for a program that unwinds its stack by
+/// itself (the sjlj recipe's driver, below `main`): the child is a copy of
+/// the caller as it is now, and starts by calling function `entry` of the
+/// table, which rewinds it. The caller gets the child's pid at once.
+pub(crate) fn fork_here(
+    mut c: Caller<'_, GuestCtx>,
+    entry: u32,
+    out: u32,
+) -> wasmtime::Result<i32> {
+    run(&mut c, |c| {
+        let name = &c.data().spec.name;
+        if c.data().in_handler.get() > 0 {
+            tracing::warn!("{name}: fork in a signal handler is not supported; ENOSYS");
+            return Err(Errno::ENOSYS.into());
+        }
+        let Some(pre) = c.data().pre.clone() else {
+            return Err(Errno::ENOSYS.into());
+        };
+        split(c)?.0.slice(out, 4)?;
+        let entry_ok = c
+            .get_export("__indirect_function_table")
+            .and_then(Extern::into_table)
+            .and_then(|t| t.get(&mut *c, u64::from(entry)))
+            .and_then(|f| f.as_func().flatten().copied())
+            .is_some_and(|f| f.typed::<(), ()>(&*c).is_ok());
+        if !entry_ok {
+            return Err(Errno::EINVAL.into());
+        }
+        let budget = guest::take_fuel_share(c);
+        let give_back = |c: &mut Caller<'_, GuestCtx>| {
+            if let Budget::Fuel(share) = budget {
+                guest::absorb_fuel(c, share);
+            }
+        };
+        let link = match c.data().spawn_call(Syscall::Fork) {
+            Ok(link) => link,
+            Err(e) => {
+                give_back(c);
+                return Err(e);
+            }
+        };
+        let pid = link.pid;
+        let globals = mutable_globals(&pre, |name| {
+            Some(c.get_export(name)?.into_global()?.get(&mut *c))
+        });
+        let memory = c.get_export("memory").and_then(Extern::into_memory);
+        let made = match memory {
+            Some(memory) => {
+                let parent = Parent {
+                    ctx: c.data(),
+                    memory: memory.data(&*c),
+                    globals,
+                };
+                make_child(parent, &pre, link, budget, ChildStart::Entry(entry))
+            }
+            None => Err(Errno::ENOEXEC),
+        };
+        if let Err(e) = made {
+            give_back(c);
+            return Err(e.into());
+        }
+        split(c)?.0.write_u32(out, pid as u32)?;
+        Ok(())
+    })
+}
+
+/// How a forked child starts.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum ChildStart {
+    /// `_start`, rewinding into `fork` with the Asyncify data at this
+    /// address.
+    Rewind(u32),
+    /// The `() -> ()` function at this index of the function table.
+    Entry(u32),
+}
+
+/// What a child copies of its parent.
+struct Parent<'a> {
+    ctx: &'a GuestCtx,
+    memory: &'a [u8],
+    globals: Vec<(String, Val)>,
+}
+
+/// The module's exported mutable globals (`__stack_pointer`; Asyncify's
+/// own are not exported) and their values, read by `get`.
+fn mutable_globals(
     pre: &InstancePre<GuestCtx>,
-    p: Pending,
+    mut get: impl FnMut(&str) -> Option<Val>,
+) -> Vec<(String, Val)> {
+    pre.module()
+        .exports()
+        .filter(|e| matches!(e.ty(), ExternType::Global(g) if g.mutability() == Mutability::Var))
+        .filter_map(|e| Some((e.name().to_owned(), get(e.name())?)))
+        .collect()
+}
+
+/// Instantiates the child, gives it the parent's memory and mutable
+/// globals, and starts its thread.
+fn make_child(
+    parent: Parent<'_>,
+    pre: &InstancePre<GuestCtx>,
+    link: GuestLink,
+    budget: Budget,
+    start: ChildStart,
 ) -> Result<(), Errno> {
-    let parent = store.data();
-    let shared = parent.shared.clone();
-    let pid = p.link.pid;
+    let shared = parent.ctx.shared.clone();
+    let pid = link.pid;
     let Some(slot) = shared.usage.thread() else {
         let what = "the VM's guest threads are at limits.processes";
         return Err(guest::abandon(&shared, pid, true, Errno::EAGAIN, what.into()).errno);
     };
     let spec = GuestSpec {
-        budget: p.budget,
-        ..parent.spec.clone()
+        budget,
+        ..parent.ctx.spec.clone()
     };
     let mut ctx = GuestCtx::new(
         &shared,
         spec,
-        p.link,
-        parent.alive.clone(),
-        Some(parent.refund_handle()),
+        link,
+        parent.ctx.alive.clone(),
+        Some(parent.ctx.refund_handle()),
     );
-    ctx.trampoline = parent.trampoline;
-    ctx.fork = Some(ForkState::Rewinding(Ok(0)));
-    let fuel = match p.budget {
+    ctx.trampoline = parent.ctx.trampoline;
+    if let ChildStart::Rewind(_) = start {
+        ctx.fork = Some(ForkState::Rewinding(Ok(0)));
+    }
+    let fuel = match budget {
         Budget::Fuel(n) => n,
         Budget::Unlimited => u64::MAX,
     };
@@ -213,57 +329,47 @@ fn make_child(
             format!("cannot make its instance: {e}"),
         )
     })?;
-    copy_state(store, instance, &mut child, ci).map_err(|(errno, what)| fail(errno, what))?;
-    let a =
-        Asyncify::of_instance(&mut child, ci).map_err(|e| fail(Errno::ENOEXEC, e.to_string()))?;
-    a.start_rewind
-        .call(&mut child, p.data)
-        .map_err(|e| fail(Errno::EFAULT, e.to_string()))?;
+    copy_state(&parent, &mut child, ci).map_err(|(errno, what)| fail(errno, what))?;
+    if let ChildStart::Rewind(data) = start {
+        let a = Asyncify::of_instance(&mut child, ci)
+            .map_err(|e| fail(Errno::ENOEXEC, e.to_string()))?;
+        a.start_rewind
+            .call(&mut child, data)
+            .map_err(|e| fail(Errno::EFAULT, e.to_string()))?;
+    }
     guest::launch(
         shared.clone(),
         pre.clone(),
-        Image::Forked(child, ci),
+        Image::Forked(child, ci, start),
         slot,
         true,
     )
     .map_err(|e| e.errno)
 }
 
-/// Copies memory and every exported mutable global of the parent into the
-/// child's fresh instance of the same module.
+/// Copies the parent's memory and mutable globals into the child's fresh
+/// instance of the same module.
 fn copy_state(
-    store: &mut Store<GuestCtx>,
-    instance: Instance,
+    parent: &Parent<'_>,
     child: &mut Store<GuestCtx>,
     ci: Instance,
 ) -> Result<(), (Errno, String)> {
-    let mem = |s: &mut Store<GuestCtx>, i: Instance| i.get_memory(s, "memory");
-    let (Some(pm), Some(cm)) = (mem(store, instance), mem(child, ci)) else {
+    let Some(cm) = ci.get_memory(&mut *child, "memory") else {
         return Err((Errno::ENOEXEC, "no exported memory".into()));
     };
-    let (have, need) = (cm.data_size(&*child), pm.data_size(&*store));
+    let (have, need) = (cm.data_size(&*child), parent.memory.len());
     if need > have {
         let pages = ((need - have) / WASM_PAGE) as u64;
         cm.grow(&mut *child, pages)
             .map_err(|e| (Errno::ENOMEM, format!("cannot grow its memory: {e}")))?;
     }
-    copy_memory(pm.data(&*store), &mut cm.data_mut(&mut *child)[..need]);
+    copy_memory(parent.memory, &mut cm.data_mut(&mut *child)[..need]);
     child.data_mut().memory = Some(cm);
-    let exported: Vec<_> = instance
-        .exports(&mut *store)
-        .filter_map(|e| Some((e.name().to_owned(), e.into_global()?)))
-        .collect();
-    let mut globals: Vec<(String, Val)> = Vec::new();
-    for (name, g) in exported {
-        if g.ty(&*store).mutability() == Mutability::Var {
-            globals.push((name, g.get(&mut *store)));
-        }
-    }
-    for (name, value) in globals {
+    for (name, value) in &parent.globals {
         let g = ci
-            .get_global(&mut *child, &name)
+            .get_global(&mut *child, name)
             .ok_or_else(|| (Errno::ENOEXEC, format!("no global {name}")))?;
-        g.set(&mut *child, value)
+        g.set(&mut *child, *value)
             .map_err(|e| (Errno::ENOEXEC, format!("global {name}: {e}")))?;
     }
     Ok(())

@@ -116,6 +116,8 @@ pub struct GuestCtx {
     pub(crate) fork: Option<crate::fork::ForkState>,
     /// How many signal handlers are running (nested in host calls).
     pub(crate) in_handler: std::cell::Cell<u32>,
+    /// The module it runs, which a fork instantiates again.
+    pub(crate) pre: Option<InstancePre<GuestCtx>>,
 }
 
 /// The VFS paths of a process's directory fds, kept while its fd table is
@@ -154,6 +156,7 @@ impl GuestCtx {
             dirs: DirCache::default(),
             fork: None,
             in_handler: std::cell::Cell::new(0),
+            pre: None,
         }
     }
 
@@ -324,9 +327,9 @@ pub(crate) fn abandon(
 pub(crate) enum Image {
     /// A new process: the thread instantiates `pre`.
     Fresh(Box<GuestCtx>),
-    /// A forked child, instantiated and filled in by its parent, rewinding
-    /// into `fork` (see [`crate::fork`]).
-    Forked(Store<GuestCtx>, Instance),
+    /// A forked child, instantiated and filled in by its parent (see
+    /// [`crate::fork`]).
+    Forked(Store<GuestCtx>, Instance, crate::fork::ChildStart),
 }
 
 /// Runs `image` on a thread of its own (holding `slot`), and returns once
@@ -340,7 +343,7 @@ pub(crate) fn launch(
 ) -> Result<(), StartError> {
     let (pid, name) = match &image {
         Image::Fresh(ctx) => (ctx.pid, ctx.spec.name.clone()),
-        Image::Forked(store, _) => (store.data().pid, store.data().spec.name.clone()),
+        Image::Forked(store, ..) => (store.data().pid, store.data().spec.name.clone()),
     };
     let (ready_tx, ready) = crossbeam_channel::bounded(1);
     let thread = {
@@ -434,7 +437,7 @@ fn run(
 ) {
     let (pid, budget, tx) = match &image {
         Image::Fresh(ctx) => (ctx.pid, ctx.spec.budget, ctx.tx.clone()),
-        Image::Forked(store, _) => {
+        Image::Forked(store, ..) => {
             let ctx = store.data();
             (ctx.pid, ctx.spec.budget, ctx.tx.clone())
         }
@@ -449,9 +452,15 @@ fn run(
     };
     loop {
         let (store, result) = match image.take().expect("an image to run") {
-            Image::Forked(mut store, instance) => {
+            Image::Forked(mut store, instance, start) => {
                 let _ = ready.take().map(|r| r.send(Ok(())));
-                let result = enter(&mut store, instance, &pre);
+                store.data_mut().pre = Some(pre.clone());
+                let result = match start {
+                    crate::fork::ChildStart::Rewind(_) => enter(&mut store, instance, &pre),
+                    crate::fork::ChildStart::Entry(index) => {
+                        call_entry(&mut store, instance, index)
+                    }
+                };
                 (store, result)
             }
             Image::Fresh(ctx) => {
@@ -460,6 +469,7 @@ fn run(
                     Ok(instance) => {
                         let _ = ready.take().map(|r| r.send(Ok(())));
                         store.data_mut().memory = instance.get_memory(&mut store, "memory");
+                        store.data_mut().pre = Some(pre.clone());
                         enter(&mut store, instance, &pre)
                     }
                     // Code ran (a start function) and ended the process: it
@@ -532,6 +542,18 @@ fn run(
         drop(store);
         return;
     }
+}
+
+/// Runs a forked child's entry: the function at `index` of the table.
+fn call_entry(store: &mut Store<GuestCtx>, instance: Instance, index: u32) -> wasmtime::Result<()> {
+    let table = instance
+        .get_table(&mut *store, "__indirect_function_table")
+        .ok_or_else(|| wasmtime::Error::msg("no function table"))?;
+    let f = table
+        .get(&mut *store, u64::from(index))
+        .and_then(|r| r.as_func().flatten().copied())
+        .ok_or_else(|| wasmtime::Error::msg("no fork entry"))?;
+    f.typed::<(), ()>(&*store)?.call(&mut *store, ())
 }
 
 /// Runs `_start` to its end. A fork unwinds out of it: then the child is

@@ -45,6 +45,12 @@ int32_t __host_proc_execve(uint32_t path, uint32_t path_len, uint32_t argv, uint
 HOST_PROC(fork)
 int32_t __host_proc_fork(uint32_t data, uint32_t pid_out);
 
+/* fork for a program that unwinds its own stack (the sjlj driver below main):
+ * the child is a copy of the caller as it is now and starts by calling the `()
+ * -> ()` function `entry` of the table; the caller gets *pid_out at once. */
+HOST_PROC(fork_here)
+int32_t __host_proc_fork_here(uint32_t entry, uint32_t pid_out);
+
 /* waitpid: status in Linux encoding; *pid_out = 0 with WNOHANG and nothing to
  * report. */
 HOST_PROC(wait)

@@ -39,6 +39,7 @@ fn define(l: &mut Linker<GuestCtx>, f: ProcFn) -> wasmtime::Result<()> {
         ProcFn::Spawn => l.func_wrap(P, name, spawn),
         ProcFn::Execve => l.func_wrap(P, name, execve),
         ProcFn::Fork => l.func_wrap(P, name, crate::fork::fork),
+        ProcFn::ForkHere => l.func_wrap(P, name, crate::fork::fork_here),
         ProcFn::Wait => l.func_wrap(P, name, wait),
         ProcFn::Kill => l.func_wrap(P, name, kill),
         ProcFn::GetPid => l.func_wrap(P, name, getpid),
