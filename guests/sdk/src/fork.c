@@ -6,7 +6,9 @@
  * Asyncify over a program that links it (only the call paths to the import
  * are instrumented): the runtime unwinds the stack into fork_stack, copies
  * the instance and rewinds both copies. A module built otherwise gets
- * ENOSYS. */
+ * ENOSYS. A program built with the sjlj recipe, whose driver below main
+ * already unwinds and rewinds the stack for setjmp, forks through that
+ * driver instead (__sjlj_fork, over __sidecar_fork_here). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -34,7 +36,19 @@ static struct {
 } fork_data;
 static char fork_stack[FORK_STACK] __attribute__((aligned(16)));
 
+/* Defined by the sjlj recipe's driver when the program links it. */
+pid_t __sjlj_fork(void) __attribute__((weak));
+
+int __sidecar_fork_here(void (*entry)(void), pid_t *pid) {
+    int32_t child = -1;
+    int err = __host_proc_fork_here(HP(entry), HP(&child));
+    if (err) return errno_ret(err);
+    *pid = child;
+    return 0;
+}
+
 pid_t fork(void) {
+    if (__sjlj_fork) return __sjlj_fork();
     fork_data.start = HP(fork_stack);
     fork_data.end = HP(fork_stack + FORK_STACK);
     int32_t pid = -1;

@@ -3,6 +3,8 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
+#include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -61,3 +63,13 @@ pid_t waitpid(pid_t pid, int *status, int options) {
 }
 
 pid_t wait(int *status) { return waitpid(-1, status, 0); }
+
+pid_t wait4(pid_t pid, int *status, int options, struct rusage *usage) {
+    pid_t r = waitpid(pid, status, options);
+    if (r > 0 && usage) memset(usage, 0, sizeof *usage);
+    return r;
+}
+
+pid_t wait3(int *status, int options, struct rusage *usage) {
+    return wait4(-1, status, options, usage);
+}

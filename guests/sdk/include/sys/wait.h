@@ -24,6 +24,11 @@ extern "C" {
 
 pid_t wait(int *);
 pid_t waitpid(pid_t, int *, int);
+/* BSD's: waitpid with resource usage, which the sidecar does not account
+ * (all zeros). */
+struct rusage;
+pid_t wait3(int *, int, struct rusage *);
+pid_t wait4(pid_t, int *, int, struct rusage *);
 
 #ifdef __cplusplus
 }
