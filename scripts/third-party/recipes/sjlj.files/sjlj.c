@@ -18,13 +18,20 @@
  * setjmp/longjmp; a signal handler (called by the host at a kernel-call
  * boundary) must not longjmp. Snapshots live on a stack of their own,
  * dropped when their frame is gone (its shadow stack pointer is below the
- * current one) or when a longjmp goes past them. */
+ * current one) or when a longjmp goes past them.
+ *
+ * fork goes through the driver too (the SDK's fork() calls __sjlj_fork when
+ * it is linked): it unwinds, the driver has the host copy the process as it
+ * stands (__sidecar_fork_here, whose child starts in fork_child below) and
+ * both rewind, fork returning the pid in the parent and 0 in the child. */
 #include <setjmp.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <wasi/api.h>
+#include <errno.h>
+#include <sys/types.h>
 
 #define SJ(name) __attribute__((import_module("sidecar_sjlj"), import_name(name)))
 SJ("suspend") void __sjlj_suspend(void *data);
@@ -50,10 +57,16 @@ struct snap {
 };
 static struct snap *top;
 
-static enum { SETJMP = 1, LONGJMP } op;
+static enum { SETJMP = 1, LONGJMP, FORK } op;
 static const void *op_env;
 static uintptr_t op_sp;
 static int op_val, ret_val;
+static pid_t fork_ret;
+static int fork_errno;
+static int main_argc;
+static char **main_argv;
+
+int __sidecar_fork_here(void (*entry)(void), pid_t *pid);
 
 /* No shadow stack frame of its own, so its stack pointer is its caller's. */
 int setjmp(jmp_buf env) {
@@ -74,6 +87,13 @@ _Noreturn void longjmp(jmp_buf env, int val) {
 }
 _Noreturn void _longjmp(jmp_buf, int) __attribute__((alias("longjmp")));
 
+pid_t __sjlj_fork(void) {
+    op = FORK;
+    __sjlj_suspend(az);
+    if (fork_ret < 0) errno = fork_errno;
+    return fork_ret;
+}
+
 static _Noreturn void die(const char *m) {
     write(2, m, strlen(m));
     abort();
@@ -86,6 +106,17 @@ static void pop(void) {
 }
 
 int __main_argc_argv(int, char **);
+
+int __sjlj_drive(void);
+
+/* Where a forked child starts: its memory is the parent's as the driver
+ * left it, mid-fork; rewind into __sjlj_fork, then drive main as the
+ * parent does, and end as _start would. */
+void __sjlj_fork_child(void) {
+    fork_ret = 0;
+    __sjlj_start_rewind(az);
+    exit(__sjlj_drive());
+}
 
 /* As wasi-libc's __main_void: the arguments, then main in a loop. */
 int __main_void(void) {
@@ -100,8 +131,19 @@ int __main_void(void) {
     uintptr_t base = (uintptr_t)(az + 1);
     az->cur = base;
     az->end = base + AZ_SIZE;
+    main_argc = (int)argc;
+    main_argv = argv;
+    return __sjlj_drive();
+}
+
+/* Runs main, and again after each unwind (setjmp, longjmp, fork), rewinding
+ * into it, until it really returns. Like __main_void and __sjlj_fork_child,
+ * it is left out of the instrumentation (asyncify-sjlj), so an unwind stops
+ * here. */
+int __sjlj_drive(void) {
+    uintptr_t base = (uintptr_t)(az + 1);
     for (;;) {
-        int r = __main_argc_argv((int)argc, argv);
+        int r = __main_argc_argv(main_argc, main_argv);
         if (__sjlj_get_state() != 1) return r; /* a real return */
         __sjlj_stop_unwind();
         if (op == SETJMP) {
@@ -116,6 +158,12 @@ int __main_void(void) {
             memcpy(s->data, (void *)base, len);
             top = s;
             ret_val = 0;
+        } else if (op == FORK) {
+            /* The child's copy is made here, with the stack in az. */
+            if (__sidecar_fork_here(__sjlj_fork_child, &fork_ret) < 0) {
+                fork_ret = -1;
+                fork_errno = errno;
+            }
         } else {
             while (top && top->env != op_env) pop();
             if (!top) die("longjmp: no live setjmp for this jmp_buf\n");
