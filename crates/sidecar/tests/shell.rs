@@ -1,4 +1,4 @@
-//! dash (/bin/sh) and the busybox userland as guests, without fork: the VM
+//! dash (/bin/sh) and the busybox userland as guests: the VM
 //! root built by `scripts/build-shell-root` (dash and busybox cross-built by
 //! `scripts/third-party`), run with `sidecar exec bin/dash ...` from inside
 //! it, and interactively on a terminal (tmux) with `sidecar run`.
@@ -85,6 +85,17 @@ fn system_and_popen_match_linux() {
     assert!(native.status.success() && wasm.status.success());
     assert_eq!(text(&wasm.stdout), text(&native.stdout));
     assert!(text(&wasm.stdout).contains("got second first"));
+}
+
+/// dash forks and execs as upstream does: `$!` is the program itself (the
+/// pid it reports as `$$` after exec), so `kill $!` reaches it, not an
+/// intermediate shell.
+#[test]
+fn a_background_job_is_the_program_itself() {
+    let script = "(sh -c 'echo $$; exec sleep 100' & echo $!) | \
+                  { read a; read b; [ \"$a\" = \"$b\" ] && echo same; kill \"$a\"; }; \
+                  sleep 100 & kill $!; wait $!; echo $?";
+    assert_eq!(sh(script, 0), "same\n143\n");
 }
 
 #[test]

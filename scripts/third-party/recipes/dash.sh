@@ -1,7 +1,7 @@
-# dash 0.5.12, Debian's /bin/sh, as a guest without fork or exec:
-# patches/dash/ spawn subshells and commands with posix_spawn (see
-# 0001-*.patch), and setjmp/longjmp (dash's error handling) come from the
-# sjlj recipe. dash.files/compat.c stubs the user ids and umask, which the
+# dash 0.5.12, Debian's /bin/sh, as a guest: it forks and execs as upstream
+# does (the SDK's fork goes through the sjlj driver), and setjmp/longjmp
+# (dash's error handling) come from the sjlj recipe. patches/dash/0001
+# keeps longjmp out of the SIGINT handler. dash.files/compat.c stubs the user ids and umask, which the
 # SDK lacks. Installs bin/dash.wasm; scripts/build-shell-root puts it into
 # a VM root as /bin/sh and /bin/dash.
 deps=(sjlj)
