@@ -3,10 +3,11 @@
 # (scripts/build-shell-root), one binary with the applets chosen in
 # busybox.files/config. busybox.files/sidecar-compat.h (force-included) and
 # include/ declare what wasi-libc lacks; compat.c defines what the applets
-# link beyond the SDK (ownership, temp files, popen); patches/busybox/0001
-# makes spawn() (find -exec, xargs) use posix_spawnp; test's error exits
-# use setjmp/longjmp (the sjlj recipe). Installs bin/busybox.wasm and
-# share/busybox/busybox.links (the applets' install paths).
+# link beyond the SDK (ownership, temp files); patches/busybox/0001 lets
+# trylink use lld. Applets fork and exec as upstream does (through the sjlj
+# driver, see the sjlj recipe); test's error exits use setjmp/longjmp.
+# Installs bin/busybox.wasm and share/busybox/busybox.links (the applets'
+# install paths).
 build_system=custom
 deps=(sjlj)
 
