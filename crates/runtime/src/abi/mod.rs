@@ -153,7 +153,8 @@ mod tests {
         let (ok, problems) = served(&linker, &engine);
         assert!(problems.is_empty(), "{}", problems.join("\n"));
         assert_eq!(ok.len(), sidecar_abi::imports::all().count());
-        assert!(!is_defined("host_proc", "fork"));
+        assert!(is_defined("host_proc", "fork"));
+        assert!(!is_defined("host_proc", "vfork"));
         assert!(!is_defined("env", "spawn"));
     }
 
