@@ -6,8 +6,8 @@
 # link beyond the SDK (ownership, temp files); patches/busybox/0001 lets
 # trylink use lld. Applets fork and exec as upstream does (through the sjlj
 # driver, see the sjlj recipe); test's error exits use setjmp/longjmp.
-# Installs bin/busybox.wasm and share/busybox/busybox.links (the applets'
-# install paths).
+# Installs bin/busybox.wasm, share/busybox/busybox.links (the applets'
+# install paths) and share/busybox/config.
 build_system=custom
 deps=(sjlj)
 
@@ -44,4 +44,7 @@ do_build() {
     mkdir -p "$stage$tp_sysroot/bin" "$stage$tp_sysroot/share/busybox"
     "$tp_sysroot/native/bin/asyncify-sjlj" busybox_unstripped "$stage$tp_sysroot/bin/busybox.wasm"
     cp busybox.links "$stage$tp_sysroot/share/busybox/busybox.links"
+    # The configuration, for a native build of the same applets and for the
+    # test suite (scripts/busybox-testsuite).
+    cp .config "$stage$tp_sysroot/share/busybox/config"
 }
