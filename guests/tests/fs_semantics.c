@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -232,6 +233,23 @@ static void timestamps(void) {
     expect_yes("futimens times", st.st_atim.tv_sec == 1234567890 && st.st_atim.tv_nsec == 5 &&
                                      st.st_mtim.tv_sec == 1500000000 && st.st_mtim.tv_nsec == 987654321);
     close(fd);
+
+    /* "Now", as touch asks for it: NULL, or UTIME_NOW whatever tv_sec holds;
+     * and UTIME_OMIT with a tv_sec that is no time at all. */
+    time_t start = time(NULL);
+    struct timespec omit_m[2] = {{1300000000, 0}, {-7, UTIME_OMIT}};
+    expect_ok("utimensat, mtime omitted", utimensat(AT_FDCWD, P("a.txt"), omit_m, 0));
+    stat(P("a.txt"), &st);
+    expect_yes("atime set, mtime kept", st.st_atim.tv_sec == 1300000000 && st.st_mtim.tv_sec == 1500000000);
+    expect_ok("utimensat NULL", utimensat(AT_FDCWD, P("a.txt"), NULL, 0));
+    stat(P("a.txt"), &st);
+    expect_yes("NULL sets now", st.st_mtim.tv_sec >= start && st.st_atim.tv_sec >= start);
+    struct timespec now[2] = {{-1, UTIME_NOW}, {12345, UTIME_NOW}};
+    expect_ok("utimensat (1, 1) again", utimensat(AT_FDCWD, P("a.txt"), ts, 0));
+    expect_ok("utimensat UTIME_NOW", utimensat(AT_FDCWD, P("a.txt"), now, 0));
+    stat(P("a.txt"), &st);
+    expect_yes("UTIME_NOW sets now", st.st_mtim.tv_sec >= start && st.st_atim.tv_sec >= start);
+    expect_errno("utimensat on a missing file", utimensat(AT_FDCWD, P("none"), NULL, 0), ENOENT);
 }
 
 /* fstatat through a directory fd follows what the fd refers to now: after

@@ -17,6 +17,13 @@ int fchmod(int, mode_t);
 int fchmodat(int, const char *, mode_t, int);
 mode_t umask(mode_t);
 
+#ifndef __SIDECAR_SHIM_BUILD
+/* utimensat() is routed through the shim (src/futimens.c): wasi-libc
+ * 2022-05 rejects a UTIME_NOW or UTIME_OMIT entry whose tv_sec is not a
+ * valid time, which POSIX says to ignore, and sets time 0 for NULL. */
+int utimensat(int, const char *, const struct timespec[2], int) __asm__("__sidecar_utimensat");
+#endif
+
 #ifdef __cplusplus
 }
 #endif
