@@ -26,6 +26,12 @@ int sigfillset(sigset_t *);
 int sigaddset(sigset_t *, int);
 int sigdelset(sigset_t *, int);
 int sigismember(const sigset_t *, int);
+#ifdef _GNU_SOURCE
+/* glibc's set operations. */
+int sigisemptyset(const sigset_t *);
+int sigandset(sigset_t *, const sigset_t *, const sigset_t *);
+int sigorset(sigset_t *, const sigset_t *, const sigset_t *);
+#endif
 
 /* POSIX sigaction()/sigprocmask(), which wasi-libc hides; musl's layout and
  * Linux's flag values. Implemented by libsidecar.a (src/signal.c) over

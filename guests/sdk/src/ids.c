@@ -42,6 +42,15 @@ int getgroups(int size, gid_t list[]) {
     return 1;
 }
 
+int getgrouplist(const char *user, gid_t group, gid_t *groups, int *ngroups) {
+    (void)user;
+    int room = *ngroups;
+    *ngroups = 1;
+    if (room < 1) return -1;
+    groups[0] = group;
+    return 1;
+}
+
 /* ---- /etc/passwd and /etc/group lines ---- */
 
 /* Splits line (NUL-terminated, no newline) at ':' into at most n fields.

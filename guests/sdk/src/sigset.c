@@ -40,3 +40,22 @@ int sigismember(const sigset_t *set, int sig) {
     if (!sig_ok(sig)) return errno_ret(EINVAL);
     return !!(SIG_WORD(set, sig) & SIG_BIT(sig));
 }
+
+int sigisemptyset(const sigset_t *set) {
+    static const sigset_t empty;
+    return memcmp(set, &empty, sizeof empty) == 0;
+}
+
+int sigandset(sigset_t *dst, const sigset_t *a, const sigset_t *b) {
+    const unsigned char *x = (const void *)a, *y = (const void *)b;
+    unsigned char *d = (void *)dst;
+    for (size_t i = 0; i < sizeof *dst; i++) d[i] = x[i] & y[i];
+    return 0;
+}
+
+int sigorset(sigset_t *dst, const sigset_t *a, const sigset_t *b) {
+    const unsigned char *x = (const void *)a, *y = (const void *)b;
+    unsigned char *d = (void *)dst;
+    for (size_t i = 0; i < sizeof *dst; i++) d[i] = x[i] | y[i];
+    return 0;
+}

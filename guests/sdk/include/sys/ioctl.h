@@ -14,6 +14,15 @@
 extern "C" {
 #endif
 
+/* Linux's request encoding (asm-generic/ioctl.h): direction, size, type,
+ * number. */
+#define _IOC(dir, type, nr, size) \
+    (((unsigned)(dir) << 30) | ((unsigned)(size) << 16) | ((unsigned)(type) << 8) | (unsigned)(nr))
+#define _IO(type, nr) _IOC(0U, (type), (nr), 0)
+#define _IOW(type, nr, t) _IOC(1U, (type), (nr), sizeof(t))
+#define _IOR(type, nr, t) _IOC(2U, (type), (nr), sizeof(t))
+#define _IOWR(type, nr, t) _IOC(3U, (type), (nr), sizeof(t))
+
 /* Linux's generic (asm-generic/ioctls.h) request numbers. */
 #define TCGETS 0x5401
 #define TCSETS 0x5402
