@@ -1,8 +1,9 @@
 # busybox 1.35.0 (with Debian's security fixes, see
 # patches/busybox/debian-security.series): the userland of the shell root
-# (scripts/build-shell-root), one binary with the applets chosen in
-# busybox.files/config. busybox.files/sidecar-compat.h (force-included) and
-# include/ declare what wasi-libc lacks; compat.c defines what the applets
+# (scripts/build-shell-root), one binary: defconfig less the applets
+# busybox.files/config leaves out, each with its reason.
+# busybox.files/sidecar-compat.h (force-included) and include/ declare what
+# wasi-libc lacks; compat.c defines what the applets
 # link beyond the SDK (ownership, temp files); patches/busybox/0001 lets
 # trylink use lld. Applets fork and exec as upstream does (through the sjlj
 # driver, see the sjlj recipe); test's error exits use setjmp/longjmp.
@@ -12,22 +13,30 @@ build_system=custom
 deps=(sjlj)
 
 do_build() {
-    local frag="$files/config" k v bad=0
+    local frag="$files/config" k v bad=0 dir
     cd "$srcdir"
-    make HOSTCC=gcc allnoconfig
+    make HOSTCC=gcc defconfig >/dev/null
+    # The options to set: every option of each drop-dir, then the lines.
+    {
+        while read -r _ dir; do
+            grep -hoE '^config [A-Z0-9_]+' "$dir/Config.in" | sed -E 's/^config (.*)/CONFIG_\1=n/'
+        done < <(grep -E '^drop-dir ' "$frag")
+        grep -E '^CONFIG_[A-Z0-9_]+=' "$frag"
+    } >"$bdir/options"
     while IFS='=' read -r k v; do
         sed -i -e "/^$k=/d" -e "/^# $k is not set/d" .config
         if [[ "$v" == n ]]; then echo "# $k is not set"; else echo "$k=$v"; fi >>.config
-    done < <(grep -E '^CONFIG_[A-Z0-9_]+=' "$frag")
+    done <"$bdir/options"
     (yes "" || true) | make HOSTCC=gcc oldconfig >/dev/null
-    # Every option asked for must have survived oldconfig's dependencies.
+    # Every option asked for must have survived oldconfig's dependencies
+    # (the last word on an option counts).
     while IFS='=' read -r k v; do
         if [[ "$v" == n ]]; then
             grep -q "^$k=y" .config && { echo "busybox: $k is still set" >&2; bad=1; }
         else
             grep -qx "$k=$v" .config || { echo "busybox: $k=$v did not stick" >&2; bad=1; }
         fi
-    done < <(grep -E '^CONFIG_[A-Z0-9_]+=' "$frag")
+    done < <(tac "$bdir/options" | awk -F= '!seen[$1]++')
     ((bad == 0))
 
     # An archive after the SDK's: an SDK definition, once there, wins.

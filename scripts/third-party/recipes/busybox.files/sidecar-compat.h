@@ -40,9 +40,14 @@ char *mkdtemp(char *);
 char *mktemp(char *);
 int settimeofday(const struct timeval *, const void *);
 int clock_settime(clockid_t, const struct timespec *);
-FILE *popen(const char *, const char *);
-int pclose(FILE *);
-int system(const char *);
-pid_t vfork(void);
+/* wasi-libc declares tzset only for its unmodified upstream build; it has
+ * no time zones (compat.c: nothing to do). */
+void tzset(void);
+int getlogin_r(char *, size_t);
+
+/* Direct I/O is not offered: dd's iflag=direct/oflag=direct do plain I/O. */
+#ifndef O_DIRECT
+#define O_DIRECT 0
+#endif
 
 #endif
