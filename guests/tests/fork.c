@@ -79,6 +79,42 @@ static void statuses_and_memory(void) {
     report("getppid is the parent", pid);
 }
 
+/* The child's memory is the parent's as it was at the fork, whatever
+ * either writes afterwards; again for a second fork after the parent
+ * wrote (a different path in a copy-on-write implementation). */
+static char big[1 << 20];
+
+static void snapshots(void) {
+    for (int round = 0; round < 3; round++) {
+        char before = (char)('a' + round), after = (char)('x' + round);
+        memset(big, before, sizeof big);
+        global = 10 + round;
+        int go[2];
+        if (pipe(go)) die("pipe");
+        fflush(stdout);
+        pid_t pid = fork();
+        if (pid == 0) {
+            char c;
+            if (read(go[0], &c, 1) != 1) _exit(2);
+            int same = global == 10 + round && big[0] == before && big[sizeof big - 1] == before &&
+                       big[sizeof big / 2] == before;
+            memset(big, 'z', sizeof big);
+            _exit(same ? 0 : 1);
+        }
+        memset(big, after, sizeof big);
+        global = 99;
+        if (write(go[1], "g", 1) != 1) die("write");
+        close(go[0]);
+        close(go[1]);
+        char what[64];
+        snprintf(what, sizeof what, "fork %d: the child sees the memory at the fork", round + 1);
+        report(what, pid);
+        printf("fork %d: the parent keeps its own: %s\n", round + 1,
+               big[0] == after && big[sizeof big - 1] == after ? "yes" : "no");
+    }
+    global = 1;
+}
+
 /* A request down one pipe, the answer up the other. */
 static void pipes_both_ways(void) {
     int down[2], up[2];
@@ -284,6 +320,7 @@ int main(int argc, char **argv) {
     char self[PATH_MAX];
     if (!realpath(argv[1], self)) die("realpath %s", argv[1]);
     statuses_and_memory();
+    snapshots();
     pipes_both_ways();
     shared_offset();
     signals();

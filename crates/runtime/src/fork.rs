@@ -16,8 +16,8 @@
 //!    stops the rewind and returns the child's pid in the parent, 0 in the
 //!    child. The child runs on its own thread with its own `Store`.
 //!
-//! The memory copy is eager, of resident pages only; see SPEC ("fork")
-//! for its cost.
+//! The memory is shared copy-on-write (memory.rs); see SPEC ("fork") for
+//! its cost.
 
 use sidecar_kernel::{Errno, Pid, Syscall};
 use wasmtime::{
@@ -363,7 +363,26 @@ fn copy_state(
         cm.grow(&mut *child, pages)
             .map_err(|e| (Errno::ENOMEM, format!("cannot grow its memory: {e}")))?;
     }
-    copy_memory(parent.memory, &mut cm.data_mut(&mut *child)[..need]);
+    // Copy-on-write where the parent's memory is one of ours (memory.rs),
+    // else the eager copy.
+    let child_base = cm.data_ptr(&*child);
+    match crate::memory::snapshot(parent.memory.as_ptr()) {
+        Some(snap) => snap
+            .and_then(|snap| {
+                crate::memory::restore(child_base, &snap).unwrap_or_else(|| {
+                    Err(std::io::Error::other(
+                        "the child's memory is not a guest memory",
+                    ))
+                })
+            })
+            .map_err(|e| {
+                (
+                    Errno::ENOMEM,
+                    format!("cannot share the parent's memory: {e}"),
+                )
+            })?,
+        None => copy_memory(parent.memory, &mut cm.data_mut(&mut *child)[..need]),
+    }
     child.data_mut().memory = Some(cm);
     for (name, value) in &parent.globals {
         let g = ci

@@ -7,6 +7,7 @@ pub mod cache;
 mod fork;
 pub mod guest;
 pub mod limits;
+mod memory;
 pub mod rpc;
 pub mod service;
 mod spin;

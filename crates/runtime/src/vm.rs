@@ -505,6 +505,10 @@ fn make_engine(fuel: bool) -> Result<Engine, VmError> {
     let mut config = Config::new();
     config.consume_fuel(fuel);
     config.epoch_interruption(true);
+    // Guest memories a fork can copy lazily (memory.rs); data segments are
+    // then copied in at instantiation, not mapped from wasmtime's image.
+    config.with_host_memory(std::sync::Arc::new(crate::memory::Creator));
+    config.memory_init_cow(false);
     Engine::new(&config).map_err(|e| VmError::Engine(e.to_string()))
 }
 
