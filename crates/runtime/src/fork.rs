@@ -323,13 +323,16 @@ fn make_child(
     };
     let mut child = guest::new_store(&shared, ctx, fuel);
     let fail = |errno: Errno, what: String| guest::abandon(&shared, pid, true, errno, what).errno;
+    let t0 = std::time::Instant::now();
     let ci = pre.instantiate(&mut child).map_err(|e| {
         fail(
             guest::instantiate_errno(&e),
             format!("cannot make its instance: {e}"),
         )
     })?;
+    let t1 = std::time::Instant::now();
     copy_state(&parent, &mut child, ci).map_err(|(errno, what)| fail(errno, what))?;
+    let t2 = std::time::Instant::now();
     if let ChildStart::Rewind(data) = start {
         let a = Asyncify::of_instance(&mut child, ci)
             .map_err(|e| fail(Errno::ENOEXEC, e.to_string()))?;
@@ -337,14 +340,22 @@ fn make_child(
             .call(&mut child, data)
             .map_err(|e| fail(Errno::EFAULT, e.to_string()))?;
     }
-    guest::launch(
+    let launched = guest::launch(
         shared.clone(),
         pre.clone(),
         Image::Forked(child, ci, start),
         slot,
         true,
     )
-    .map_err(|e| e.errno)
+    .map_err(|e| e.errno);
+    tracing::debug!(
+        pid,
+        instantiate_us = (t1 - t0).as_micros() as u64,
+        memory_us = (t2 - t1).as_micros() as u64,
+        launch_us = t2.elapsed().as_micros() as u64,
+        "forked"
+    );
+    launched
 }
 
 /// Copies the parent's memory and mutable globals into the child's fresh

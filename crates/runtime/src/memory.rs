@@ -56,6 +56,8 @@ struct State {
     len: usize,
     shared: Option<Arc<OwnedFd>>,
     runs: Vec<Run>,
+    /// Mappings moved out of the way by a fork (see `retire`).
+    retired: Vec<(usize, usize)>,
 }
 
 fn registry() -> &'static Mutex<HashMap<usize, Arc<Mutex<State>>>> {
@@ -83,6 +85,44 @@ fn memfd(len: usize) -> std::io::Result<Arc<OwnedFd>> {
     let fd = unsafe { OwnedFd::from_raw_fd(fd) };
     File::from(fd.try_clone()?).set_len(len as u64)?;
     Ok(Arc::new(fd))
+}
+
+/// Page-table pages cover 2 MiB: reservations aligned to that let mremap
+/// move whole tables instead of entries.
+const TABLE: usize = 2 << 20;
+
+/// A `PROT_NONE` reservation of `len` bytes at a `TABLE`-aligned address.
+fn reserve(len: usize) -> std::io::Result<usize> {
+    let over = len + TABLE;
+    // SAFETY: a new PROT_NONE reservation at an address the kernel picks;
+    // nothing else uses it.
+    let raw = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            over,
+            libc::PROT_NONE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+            -1,
+            0,
+        )
+    };
+    if raw == libc::MAP_FAILED {
+        return Err(last_error("reserving guest memory"));
+    }
+    let raw = raw as usize;
+    let base = raw.next_multiple_of(TABLE);
+    // SAFETY: the slack before and after the aligned range is part of the
+    // reservation just made, and unused.
+    unsafe {
+        if base > raw {
+            libc::munmap(raw as *mut libc::c_void, base - raw);
+        }
+        let end = base + len;
+        if raw + over > end {
+            libc::munmap(end as *mut libc::c_void, raw + over - end);
+        }
+    }
+    Ok(base)
 }
 
 /// Maps `count` pages at page `page` of the memory at `base` from `file`
@@ -179,11 +219,20 @@ unsafe impl LinearMemory for GuestMemory {
 
 impl Drop for GuestMemory {
     fn drop(&mut self) {
-        let base = lock(&self.state).base;
+        let (base, retired) = {
+            let mut s = lock(&self.state);
+            (s.base, std::mem::take(&mut s.retired))
+        };
         lock(registry()).remove(&base);
-        // SAFETY: the whole reservation is this memory's, and wasmtime
-        // drops the memory only when nothing can reach it any more.
-        unsafe { libc::munmap(base as *mut libc::c_void, self.reserved) };
+        // SAFETY: the whole reservation and the retired mappings are this
+        // memory's, and wasmtime drops the memory only when nothing can
+        // reach it any more.
+        unsafe {
+            libc::munmap(base as *mut libc::c_void, self.reserved);
+            for (at, len) in retired {
+                libc::munmap(at as *mut libc::c_void, len);
+            }
+        }
     }
 }
 
@@ -208,22 +257,7 @@ unsafe impl MemoryCreator for Creator {
             .max(minimum)
             .next_multiple_of(PAGE);
         let reserved = capacity + guard_size_in_bytes;
-        // SAFETY: a new PROT_NONE reservation at an address the kernel
-        // picks; nothing else uses it.
-        let base = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                reserved,
-                libc::PROT_NONE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-                -1,
-                0,
-            )
-        };
-        if base == libc::MAP_FAILED {
-            return Err(last_error("reserving guest memory").to_string());
-        }
-        let base = base as usize;
+        let base = reserve(reserved).map_err(|e| e.to_string())?;
         let made = (|| {
             let file = memfd(minimum.next_multiple_of(PAGE))?;
             map(base, 0, minimum.div_ceil(PAGE), Some((&file, 0)), true)?;
@@ -242,6 +276,7 @@ unsafe impl MemoryCreator for Creator {
             len: minimum,
             shared: Some(file),
             runs: Vec::new(),
+            retired: Vec::new(),
         }));
         lock(registry()).insert(base, state.clone());
         Ok(Box::new(GuestMemory {
@@ -266,6 +301,12 @@ fn freeze(s: &mut State) -> std::io::Result<Snapshot> {
     let pages = s.len.div_ceil(PAGE);
     if let Some(file) = s.shared.take() {
         // Nobody writes the file once the parent maps it privately too.
+        // Unmapping the shared view costs a page-table walk of every page
+        // the guest touched (18 ms for 256 MiB): move its tables aside
+        // whole instead.
+        if let Some(r) = retire(s.base, pages * PAGE) {
+            s.retired.push(r);
+        }
         if let Err(e) = map(s.base, 0, pages, Some((&file, 0)), false) {
             s.shared = Some(file);
             return Err(e);
@@ -348,6 +389,36 @@ fn freeze(s: &mut State) -> std::io::Result<Snapshot> {
         len: s.len,
         runs: s.runs.clone(),
     })
+}
+
+/// Moves the mapping of `len` bytes at `base` (`TABLE`-aligned) to a
+/// reservation of its own, whole page tables at a time, leaving `base`
+/// unmapped; returns where it went, for the memory to unmap when dropped.
+/// If the move fails, nothing moves and the caller's MAP_FIXED unmaps it in
+/// place.
+fn retire(base: usize, len: usize) -> Option<(usize, usize)> {
+    if len < TABLE {
+        return None;
+    }
+    let to = reserve(len).ok()?;
+    // SAFETY: [base, base + len) is this memory's mapping and `to` a fresh
+    // reservation of `len` bytes; MREMAP_FIXED replaces the reservation,
+    // and the memory's owner is inside fork, not running wasm. A failed
+    // move changes nothing.
+    unsafe {
+        libc::mremap(
+            base as *mut libc::c_void,
+            len,
+            len,
+            libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED,
+            to as *mut libc::c_void,
+        )
+    };
+    // Whether it moved or not, what is at `to` (the old mapping, or the
+    // unused reservation) goes when the memory does: unmapping it walks
+    // every page the shared view mapped, and holds the address space's
+    // lock meanwhile, which a fork must not wait for (nor the next one).
+    Some((to, len))
 }
 
 /// Which of the first `pages` pages at `base` hold anonymous (written)
