@@ -17,7 +17,7 @@
 //! [`MAX_RUNS`] runs is flattened into one file instead, so the number of
 //! mappings stays bounded.
 //!
-//! Lock order: the registry, then one memory's state. Every `unsafe` block
+//! Locks: the registry and a memory's state are never held together. Every `unsafe` block
 //! maps, unmaps or reads pages inside a reservation this module made and
 //! owns until the memory is dropped.
 
