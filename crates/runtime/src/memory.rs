@@ -17,9 +17,9 @@
 //! [`MAX_RUNS`] runs is flattened into one file instead, so the number of
 //! mappings stays bounded.
 //!
-//! Locks: the registry and a memory's state are never held together. Every `unsafe` block
-//! maps, unmaps or reads pages inside a reservation this module made and
-//! owns until the memory is dropped.
+//! Locks: the registry and a memory's state are never held together.
+//! Every `unsafe` block maps, unmaps or reads pages inside a reservation
+//! this module made and owns until the memory is dropped.
 
 use std::collections::HashMap;
 use std::fs::File;
