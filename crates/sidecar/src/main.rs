@@ -4,6 +4,7 @@ mod config;
 mod pixels;
 mod screenshot;
 mod terminal;
+mod wait;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -54,6 +55,20 @@ enum Command {
         /// Count only inside this rectangle, `WxH+X+Y` (default: the screen).
         #[arg(long)]
         region: Option<pixels::Region>,
+    },
+    /// Wait until a viewable window with this name (WM_CLASS, WM_NAME or
+    /// _NET_WM_NAME) exists on an X display; prints its id. Exit code 0, or
+    /// 2 on timeout.
+    Wait {
+        /// The X display, as in DISPLAY (`:99`).
+        #[arg(long, default_value = ":99")]
+        display: String,
+        /// The window's class, instance or name.
+        #[arg(long)]
+        window: String,
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 30.0)]
+        timeout: f64,
     },
     /// Run one guest: the current directory is the VM's /, /tmp is fresh,
     /// stdio is inherited and the exit code is passed through.
@@ -132,6 +147,25 @@ fn run(cmd: Command) -> anyhow::Result<i32> {
         println!("{}", pixels::count(&image, *color, *region)?);
         return Ok(0);
     }
+    if let Command::Wait {
+        display,
+        window,
+        timeout,
+    } = &cmd
+    {
+        let limit = std::time::Duration::try_from_secs_f64(*timeout)
+            .context("--timeout: not a number of seconds")?;
+        return match wait::window(display, window, limit)? {
+            Some(id) => {
+                println!("{id:#x}");
+                Ok(0)
+            }
+            None => {
+                eprintln!("sidecar: no viewable window {window:?} on {display} after {timeout} s");
+                Ok(2)
+            }
+        };
+    }
     // Before the size is read, so no resize is missed.
     let sizes = terminal::SizeWatch::start();
     let config_path = match &cmd {
@@ -144,7 +178,9 @@ fn run(cmd: Command) -> anyhow::Result<i32> {
             let file = config::parse(&path, &text)?;
             config::to_vm(&path, file, sizes.size())?
         }
-        Command::Screenshot { .. } | Command::Pixels { .. } => unreachable!("handled above"),
+        Command::Screenshot { .. } | Command::Pixels { .. } | Command::Wait { .. } => {
+            unreachable!("handled above")
+        }
         Command::Exec {
             fuel,
             memory,

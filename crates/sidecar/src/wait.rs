@@ -1,0 +1,127 @@
+//! `sidecar wait`: returns once a viewable window with a given name exists
+//! on an X display, driven by X events (SubstructureNotify on the root and
+//! on every top-level window, so reparenting window managers are followed;
+//! PropertyNotify for names set after mapping), never by polling. What
+//! scripts use instead of sleeping until a program is up.
+
+use std::os::fd::AsFd;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use x11rb::connection::Connection;
+use x11rb::protocol::xproto::{
+    AtomEnum, ChangeWindowAttributesAux, ConnectionExt, EventMask, MapState, Window,
+};
+use x11rb::rust_connection::RustConnection;
+
+/// Waits until a viewable window whose WM_CLASS (instance or class),
+/// WM_NAME or _NET_WM_NAME is `name` exists on `display`; returns its id,
+/// or `None` once `timeout` has passed.
+pub fn window(display: &str, name: &str, timeout: Duration) -> anyhow::Result<Option<Window>> {
+    let deadline = Instant::now() + timeout;
+    let (conn, screen) = x11rb::connect(Some(display))
+        .with_context(|| format!("cannot connect to X display {display}"))?;
+    let root = conn.setup().roots[screen].root;
+    let net_wm_name = conn.intern_atom(false, b"_NET_WM_NAME")?.reply()?.atom;
+    let utf8 = conn.intern_atom(false, b"UTF8_STRING")?.reply()?.atom;
+    let names = Names {
+        net_wm_name,
+        utf8,
+        wanted: name.as_bytes(),
+    };
+    // Events first, then the scan: nothing that happens in between is lost.
+    watch(&conn, root)?;
+    loop {
+        if let Some(w) = scan(&conn, root, &names)? {
+            return Ok(Some(w));
+        }
+        // Wait for the next event (any of them may have mapped or named the
+        // window), then drain the queue before scanning again.
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if conn.poll_for_event()?.is_some() {
+                while conn.poll_for_event()?.is_some() {}
+                break;
+            }
+            if left.is_zero() || !readable(&conn, left)? {
+                return Ok(None);
+            }
+        }
+    }
+}
+
+struct Names<'a> {
+    net_wm_name: u32,
+    utf8: u32,
+    wanted: &'a [u8],
+}
+
+/// Asks for the events that tell that a window appeared, was mapped or
+/// reparented below `w`, or was renamed.
+fn watch(conn: &RustConnection, w: Window) -> anyhow::Result<()> {
+    let mask = EventMask::SUBSTRUCTURE_NOTIFY | EventMask::PROPERTY_CHANGE;
+    conn.change_window_attributes(w, &ChangeWindowAttributesAux::new().event_mask(mask))?;
+    Ok(())
+}
+
+/// The first viewable window below `root` with the wanted name; watches
+/// every window it walks through, so later changes below them are seen.
+fn scan(conn: &RustConnection, root: Window, names: &Names<'_>) -> anyhow::Result<Option<Window>> {
+    let mut todo = vec![root];
+    while let Some(w) = todo.pop() {
+        let Ok(tree) = conn.query_tree(w)?.reply() else {
+            continue; // destroyed meanwhile
+        };
+        for &child in &tree.children {
+            // Windows vanish at any time; a failed request means "gone".
+            let Ok(attrs) = conn.get_window_attributes(child)?.reply() else {
+                continue;
+            };
+            if w == root {
+                watch(conn, child)?;
+            }
+            if attrs.map_state == MapState::VIEWABLE && named(conn, child, names)? {
+                return Ok(Some(child));
+            }
+            todo.push(child);
+        }
+    }
+    Ok(None)
+}
+
+fn named(conn: &RustConnection, w: Window, names: &Names<'_>) -> anyhow::Result<bool> {
+    let get = |prop: u32, ty: u32| -> anyhow::Result<Vec<u8>> {
+        Ok(conn
+            .get_property(false, w, prop, ty, 0, 1024)?
+            .reply()
+            .map(|r| r.value)
+            .unwrap_or_default())
+    };
+    let class = get(AtomEnum::WM_CLASS.into(), AtomEnum::STRING.into())?;
+    if class.split(|b| *b == 0).any(|part| part == names.wanted) {
+        return Ok(true);
+    }
+    Ok(
+        get(AtomEnum::WM_NAME.into(), AtomEnum::STRING.into())? == names.wanted
+            || get(names.net_wm_name, names.utf8)? == names.wanted,
+    )
+}
+
+/// Whether the connection became readable within `left`.
+fn readable(conn: &RustConnection, left: Duration) -> anyhow::Result<bool> {
+    conn.flush()?;
+    let fd = conn.stream().as_fd();
+    let mut fds = [rustix::event::PollFd::new(
+        &fd,
+        rustix::event::PollFlags::IN,
+    )];
+    let ts = rustix::event::Timespec::try_from(left).unwrap_or(rustix::event::Timespec {
+        tv_sec: i64::MAX,
+        tv_nsec: 0,
+    });
+    match rustix::event::poll(&mut fds, Some(&ts)) {
+        Ok(n) => Ok(n > 0),
+        Err(rustix::io::Errno::INTR) => Ok(true),
+        Err(e) => Err(e.into()),
+    }
+}
