@@ -1,6 +1,7 @@
 //! `sidecar`: run a VM of wasm guests on the sidecar kernel.
 
 mod config;
+mod input;
 mod pixels;
 mod screenshot;
 mod terminal;
@@ -55,6 +56,15 @@ enum Command {
         /// Count only inside this rectangle, `WxH+X+Y` (default: the screen).
         #[arg(long)]
         region: Option<pixels::Region>,
+    },
+    /// Send keyboard and pointer events to an X display (XTEST); returns
+    /// once the server has processed them.
+    Input {
+        /// The X display, as in DISPLAY (`:99`).
+        #[arg(long, default_value = ":99")]
+        display: String,
+        #[command(subcommand)]
+        action: input::Action,
     },
     /// Wait until a viewable window with this name (WM_CLASS, WM_NAME or
     /// _NET_WM_NAME) exists on an X display; prints its id. Exit code 0, or
@@ -147,6 +157,10 @@ fn run(cmd: Command) -> anyhow::Result<i32> {
         println!("{}", pixels::count(&image, *color, *region)?);
         return Ok(0);
     }
+    if let Command::Input { display, action } = &cmd {
+        input::send(display, action)?;
+        return Ok(0);
+    }
     if let Command::Wait {
         display,
         window,
@@ -178,7 +192,10 @@ fn run(cmd: Command) -> anyhow::Result<i32> {
             let file = config::parse(&path, &text)?;
             config::to_vm(&path, file, sizes.size())?
         }
-        Command::Screenshot { .. } | Command::Pixels { .. } | Command::Wait { .. } => {
+        Command::Screenshot { .. }
+        | Command::Pixels { .. }
+        | Command::Wait { .. }
+        | Command::Input { .. } => {
             unreachable!("handled above")
         }
         Command::Exec {

@@ -14,6 +14,20 @@ use x11rb::protocol::xproto::{
 };
 use x11rb::rust_connection::RustConnection;
 
+/// The viewable window named `name` on the display `conn` serves, if any.
+pub fn find(conn: &RustConnection, root: Window, name: &str) -> anyhow::Result<Option<Window>> {
+    let names = names(conn, name)?;
+    scan(conn, root, &names)
+}
+
+fn names<'a>(conn: &RustConnection, name: &'a str) -> anyhow::Result<Names<'a>> {
+    Ok(Names {
+        net_wm_name: conn.intern_atom(false, b"_NET_WM_NAME")?.reply()?.atom,
+        utf8: conn.intern_atom(false, b"UTF8_STRING")?.reply()?.atom,
+        wanted: name.as_bytes(),
+    })
+}
+
 /// Waits until a viewable window whose WM_CLASS (instance or class),
 /// WM_NAME or _NET_WM_NAME is `name` exists on `display`; returns its id,
 /// or `None` once `timeout` has passed.
@@ -22,13 +36,7 @@ pub fn window(display: &str, name: &str, timeout: Duration) -> anyhow::Result<Op
     let (conn, screen) = x11rb::connect(Some(display))
         .with_context(|| format!("cannot connect to X display {display}"))?;
     let root = conn.setup().roots[screen].root;
-    let net_wm_name = conn.intern_atom(false, b"_NET_WM_NAME")?.reply()?.atom;
-    let utf8 = conn.intern_atom(false, b"UTF8_STRING")?.reply()?.atom;
-    let names = Names {
-        net_wm_name,
-        utf8,
-        wanted: name.as_bytes(),
-    };
+    let names = names(&conn, name)?;
     // Events first, then the scan: nothing that happens in between is lost.
     watch(&conn, root)?;
     loop {
