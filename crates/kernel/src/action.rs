@@ -32,4 +32,7 @@ pub enum Action {
     /// A guest connected to a `connect-out` path: connect bridge `id` to the
     /// host socket `host`.
     BridgeOpen { id: BridgeId, host: String },
+    /// A socket bound to `path` (as bound, made absolute) now listens:
+    /// guests the VM starts `after` it may start.
+    Listening { path: String },
 }

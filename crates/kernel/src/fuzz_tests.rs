@@ -1914,6 +1914,13 @@ impl Sim {
                 );
             }
             Action::Stop { .. } | Action::StdinCredit | Action::BridgeCredit { .. } => {}
+            Action::Listening { path } => {
+                ensure!(
+                    self,
+                    self.k.is_listening(&path),
+                    "Listening for {path}, which does not listen"
+                );
+            }
             Action::Interrupt { pid } => {
                 let Some(id) = self.guests.get(&pid).and_then(|g| g.parked) else {
                     return; // running: the handler runs after its next call

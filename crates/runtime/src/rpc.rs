@@ -39,6 +39,12 @@ pub enum Msg {
         spec: InitSpec,
         reply: Sender<KResult<(GuestLink, Option<BridgeLink>)>>,
     },
+    /// Reply once a socket listens at VM path `path` (at once if one
+    /// does): the VM starts a guest configured `after` it then.
+    AwaitListening {
+        path: String,
+        reply: Sender<()>,
+    },
     /// Host stdin data; `None` is EOF.
     Stdin(Option<Vec<u8>>),
     /// Send `sig` to every live process (VM shutdown, host signals).

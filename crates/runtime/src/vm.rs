@@ -52,6 +52,10 @@ pub struct GuestConfig {
     pub cwd: String,
     pub stdio: [Stdio; 3],
     pub main: bool,
+    /// Start once a socket listens at this VM path (absolute), and give up
+    /// with an error after `after_timeout`.
+    pub after_listening: Option<String>,
+    pub after_timeout: std::time::Duration,
 }
 
 /// A guest socket path paired with a host socket path.
@@ -274,6 +278,23 @@ impl Vm {
         let any_main = cfg.guests.iter().any(|g| g.main);
         let mut terminal = None;
         for (i, (g, pre)) in cfg.guests.iter().zip(pres).enumerate() {
+            if let Some(path) = &g.after_listening {
+                // Woken by the listen itself (Action::Listening), not polled.
+                let (reply, listening) = bounded(1);
+                let _ = tx.send(Msg::AwaitListening {
+                    path: path.clone(),
+                    reply,
+                });
+                if listening.recv_timeout(g.after_timeout).is_err() {
+                    return Err(VmError::Start {
+                        guest: g.spec.name.clone(),
+                        what: format!(
+                            "nothing listened at {path} within {:?} (after.listening)",
+                            g.after_timeout
+                        ),
+                    });
+                }
+            }
             let (reply, answer) = bounded(1);
             let spec = InitSpec {
                 name: g.spec.name.clone(),

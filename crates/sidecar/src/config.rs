@@ -205,6 +205,22 @@ pub struct GuestFile {
     pub memory: Option<u64>,
     #[serde(default)]
     pub main: bool,
+    /// Start once something listens at a socket path, e.g.
+    /// `after = { listening = "/tmp/.X11-unix/X0" }` for an X client: the
+    /// kernel wakes the start when the listen happens, no polling.
+    #[serde(default)]
+    pub after: Option<After>,
+}
+
+/// `after`: what a guest waits for before it starts.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct After {
+    /// An absolute socket path in the VM.
+    pub listening: String,
+    /// Seconds to wait before the VM fails to start (default 30).
+    #[serde(default)]
+    pub timeout: Option<f64>,
 }
 
 /// A budget: a number of fuel units, or `"unlimited"`.
@@ -470,6 +486,23 @@ pub fn to_vm(path: &Path, file: VmFile, tty_size: Option<(u16, u16)>) -> anyhow:
                 ],
             },
             main: g.main,
+            after_listening: match &g.after {
+                Some(a) if !a.listening.starts_with('/') => bail!(
+                    "{}: field `guest[{i}].after.listening`: must be an absolute path",
+                    path.display()
+                ),
+                Some(a) => Some(normalize(&a.listening)),
+                None => None,
+            },
+            after_timeout: match g.after.as_ref().and_then(|a| a.timeout) {
+                None => std::time::Duration::from_secs(30),
+                Some(t) => std::time::Duration::try_from_secs_f64(t).map_err(|_| {
+                    anyhow::anyhow!(
+                        "{}: field `guest[{i}].after.timeout`: not a number of seconds",
+                        path.display()
+                    )
+                })?,
+            },
         });
     }
     let links = |what: &str, list: &[LinkFile]| -> anyhow::Result<Vec<SocketLink>> {

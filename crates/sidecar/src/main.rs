@@ -229,6 +229,8 @@ fn run(cmd: Command) -> anyhow::Result<i32> {
                     cwd: "/".into(),
                     stdio: [Stdio::Inherit, Stdio::Inherit, Stdio::Inherit],
                     main: true,
+                    after_listening: None,
+                    after_timeout: std::time::Duration::ZERO,
                 }],
                 expose: Vec::new(),
                 connect_out: Vec::new(),

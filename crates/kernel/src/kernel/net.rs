@@ -14,6 +14,7 @@ use sidecar_abi::consts::sockopt::{
 };
 
 use super::Kernel;
+use crate::action::Action;
 use crate::errno::{Errno, KResult};
 use crate::fd_table::FdEntry;
 use crate::file::{status, FileDescription, OpenFile};
@@ -60,8 +61,35 @@ impl Kernel {
     }
 
     pub(super) fn listen(&mut self, pid: Pid, fd: i32, backlog: i32) -> Outcome {
-        let r = self.sock(pid, fd).and_then(|(s, _)| s.listen(backlog, pid));
+        let r = self.sock(pid, fd).and_then(|(s, _)| {
+            s.listen(backlog, pid)?;
+            Ok(s.local_name())
+        });
+        if let Ok(crate::unix::addr::UnixAddr::Path(path)) = &r {
+            // As bound, made absolute the way bind resolved it; only while
+            // the path still leads to a listener (it may have been unlinked
+            // and bound again since).
+            let path = match path.starts_with('/') {
+                true => path.clone(),
+                false => format!("{}/{path}", self.cwd(pid).trim_end_matches('/')),
+            };
+            if self.is_listening(&path) {
+                self.actions.push(Action::Listening { path });
+            }
+        }
         ready(r, |_| Ret::Unit)
+    }
+
+    /// Whether a socket listens at VM path `path` (absolute).
+    pub fn is_listening(&self, path: &str) -> bool {
+        self.vfs
+            .lookup_socket("/", path)
+            .ok()
+            .and_then(|ep| {
+                ep.downcast_ref::<crate::unix::socket::Binding>()
+                    .and_then(|b| b.socket.upgrade())
+            })
+            .is_some_and(|s| s.is_listening())
     }
 
     pub(super) fn shutdown(&mut self, pid: Pid, fd: i32, how: i32) -> Outcome {

@@ -84,6 +84,8 @@ pub struct Service {
     /// Host sides of bridges: where their data and credit go.
     bridges: HashMap<BridgeId, BridgeEnd>,
     drain: Option<Sender<()>>,
+    /// Who waits for a path to listen ([`Msg::AwaitListening`]).
+    listen_waiters: Vec<(String, Sender<()>)>,
 }
 
 impl Service {
@@ -107,6 +109,7 @@ impl Service {
             parked: ParkedCalls::default(),
             bridges: HashMap::new(),
             drain: None,
+            listen_waiters: Vec::new(),
         }
     }
 
@@ -120,6 +123,13 @@ impl Service {
                     .create_process(spec)
                     .map(|(pid, tty)| (self.link(pid), tty.map(|id| self.bridge_link(id))));
                 let _ = reply.send(r);
+            }
+            Msg::AwaitListening { path, reply } => {
+                if self.kernel.is_listening(&path) {
+                    let _ = reply.send(());
+                } else {
+                    self.listen_waiters.push((path, reply));
+                }
             }
             Msg::Stdin(data) => self.kernel.host_stdin(data),
             Msg::KillAll(sig) => {
@@ -298,6 +308,14 @@ impl Service {
                 if let Some(h) = self.bridges.get(&id) {
                     h.credit.grant(consumed);
                 }
+            }
+            Action::Listening { path } => {
+                self.listen_waiters.retain(|(p, reply)| {
+                    if *p == path {
+                        let _ = reply.send(());
+                    }
+                    *p != path
+                });
             }
             Action::BridgeOpen { id, host } => {
                 let link = self.bridge_link(id);

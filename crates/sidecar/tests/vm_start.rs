@@ -1,0 +1,103 @@
+//! `after = { listening = PATH }` in vm.toml: a guest starts once a socket
+//! listens at PATH, so a client that connects once, with no retry, always
+//! finds its server; a path nobody listens at ends the start with one line
+//! naming the field.
+
+mod common;
+
+use std::fs;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use common::{guest_dir, run, text, SIDECAR, TIMEOUT};
+
+/// A VM root with the echo server and client, and `vm.toml` with `guests`.
+fn vm(tag: &str, guests: &str) -> (PathBuf, Output) {
+    let dir = std::env::temp_dir().join(format!("sidecar-vm-start-{}-{tag}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    for g in ["echo_server", "echo_client"] {
+        fs::copy(
+            guest_dir().join(format!("wasm/{g}.wasm")),
+            dir.join(format!("{g}.wasm")),
+        )
+        .unwrap();
+    }
+    let config = dir.join("vm.toml");
+    fs::write(&config, format!("root = {dir:?}\n{guests}")).unwrap();
+    let mut cmd = Command::new(SIDECAR);
+    cmd.arg("run").arg(&config);
+    (dir, run(cmd, TIMEOUT))
+}
+
+const SERVER: &str = r#"
+[[guest]]
+name = "server"
+wasm = "/echo_server.wasm"
+args = ["echo_server", "/tmp/echo"]
+"#;
+
+#[test]
+fn a_client_started_after_its_server_listens_connects_at_once() {
+    // The client connects once: without `after` it would race the server.
+    for round in 0..10 {
+        let (dir, out) = vm(
+            &format!("ok{round}"),
+            &format!(
+                r#"{SERVER}
+[[guest]]
+name = "client"
+wasm = "/echo_client.wasm"
+args = ["echo_client", "/tmp/echo", "100000"]
+main = true
+after = {{ listening = "/tmp/echo" }}
+"#
+            ),
+        );
+        let _ = fs::remove_dir_all(dir);
+        assert!(
+            out.status.success(),
+            "round {round}: {}\nstdout:\n{}\nstderr:\n{}",
+            out.status,
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn a_path_nobody_listens_at_fails_the_start_naming_the_field() {
+    let (dir, out) = vm(
+        "never",
+        r#"
+[[guest]]
+name = "client"
+wasm = "/echo_client.wasm"
+args = ["echo_client", "/tmp/never", "1"]
+after = { listening = "/tmp/never", timeout = 0.2 }
+"#,
+    );
+    let _ = fs::remove_dir_all(dir);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("client")
+            && stderr.contains("/tmp/never")
+            && stderr.contains("after.listening"),
+        "{stderr}"
+    );
+
+    let (dir, out) = vm(
+        "relative",
+        r#"
+[[guest]]
+name = "client"
+wasm = "/echo_client.wasm"
+after = { listening = "tmp/echo" }
+"#,
+    );
+    let _ = fs::remove_dir_all(dir);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("guest[0].after.listening"), "{stderr}");
+}
