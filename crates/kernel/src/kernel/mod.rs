@@ -98,9 +98,6 @@ pub struct Kernel {
     itimers: crate::timer::ITimers,
     limits: Limits,
     files: crate::file::FileCount,
-    /// Children a parent spawned into a new process group, by parent, until
-    /// that parent has set up the job (see [`Kernel::job_setup_done`]).
-    job_setup: std::collections::HashMap<Pid, Vec<Pid>>,
 }
 
 impl Kernel {
@@ -129,7 +126,6 @@ impl Kernel {
             ptys,
             tty_events,
             itimers: Default::default(),
-            job_setup: Default::default(),
             limits: Limits::default(),
             files: crate::file::FileCount::new(Limits::DEFAULT_FILES),
         }
@@ -255,9 +251,6 @@ impl Kernel {
     /// Runs one attempt of `call` for `pid`.
     pub fn call(&mut self, pid: Pid, call: &mut Syscall) -> Outcome {
         let outcome = self.call_once(pid, call);
-        if !matches!(call, Syscall::Spawn { .. } | Syscall::SetPgid { .. }) {
-            self.job_setup_done(pid);
-        }
         self.drain_tty_events();
         outcome
     }

@@ -55,7 +55,6 @@ impl Kernel {
             c.start_session();
         } else if let Some(g) = req.attr.pgroup {
             c.join_group(if g == 0 { child } else { g });
-            self.job_setup.entry(parent).or_default().push(child);
         }
         match self.spawn_actions(child, &req.actions) {
             Ok(()) => {
@@ -229,7 +228,6 @@ impl Kernel {
     /// Ends `pid`: closes its fds (peers see EOF/EPIPE), makes it a zombie
     /// for its parent, and hands its children to the VM.
     pub fn exit(&mut self, pid: Pid, status: WaitStatus) {
-        self.job_setup_done(pid);
         let Some(p) = self.procs.get_mut(pid) else {
             return;
         };

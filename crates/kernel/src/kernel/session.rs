@@ -93,12 +93,6 @@ impl Kernel {
         if p.pgid() == fg {
             return None;
         }
-        // A job shell spawns, then makes the job's group the foreground
-        // one (with fork the child does it too, so it never sees itself in
-        // the background). Until the parent has done so, wait.
-        if self.awaiting_job_setup(pid) {
-            return Some(Outcome::Block(vec![p.sig_events().key()]));
-        }
         let ignored = p.sig().action(sig).disposition == Disposition::Ignore
             || p.sig().blocked & signal::bit(sig) != 0;
         if ignored {
@@ -111,26 +105,6 @@ impl Kernel {
             return Some(Outcome::Block(vec![p.sig_events().key()]));
         }
         Some(Outcome::Ready(Err(Errno::EINTR)))
-    }
-
-    fn awaiting_job_setup(&self, pid: Pid) -> bool {
-        self.job_setup
-            .values()
-            .any(|children| children.contains(&pid))
-    }
-
-    /// `parent` has made a call other than spawn or setpgid since it put
-    /// children into new process groups: their jobs are set up (the
-    /// terminal's foreground group chosen), so they may use the terminal.
-    pub(super) fn job_setup_done(&mut self, parent: Pid) {
-        let Some(children) = self.job_setup.remove(&parent) else {
-            return;
-        };
-        for c in children {
-            if let Some(p) = self.procs.get(c) {
-                p.sig_events().notify();
-            }
-        }
     }
 
     /// Session `sid` loses its controlling terminal.
