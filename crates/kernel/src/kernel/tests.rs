@@ -639,4 +639,3 @@ fn a_closed_host_connection_still_delivers_what_it_sent() {
     assert_eq!(got.len(), sent.len());
     assert!(got == sent);
 }
-
