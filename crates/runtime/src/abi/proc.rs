@@ -14,7 +14,7 @@ use sidecar_kernel::timer::ITimerVal;
 use sidecar_kernel::vfs::Program;
 use sidecar_kernel::{Errno, Ret, Syscall};
 use std::time::Duration;
-use wasmtime::{Caller, Linker};
+use wasmtime::{Caller, InstancePre, Linker};
 
 use super::{expect_ret, run, split};
 use crate::guest::{AbiResult, ExecImage, Fault, GuestCtx, GuestSpec};
@@ -432,17 +432,7 @@ fn spawn_child(c: &mut C<'_>, a: [u32; 10], budget: crate::guest::Budget) -> Abi
         chdirs,
     };
     let program = expect_ret!(ctx.call(call)?, Ret::Program(p) => p);
-    let pre = ctx
-        .shared
-        .cache
-        .load_program(&program)
-        .and_then(|pre| {
-            crate::cache::check_memory(&path, &pre, ctx.spec.memory_limit).map(|()| pre)
-        })
-        .map_err(|e| {
-            tracing::debug!("spawn {path}: {e}");
-            Errno::ENOEXEC
-        })?;
+    let pre = load_module(ctx, &program, &path, "spawn")?;
     let name = path.rsplit('/').next().unwrap_or(&path).to_owned();
     let link = ctx.spawn_call(Syscall::Spawn(SpawnRequest {
         name: name.clone(),
@@ -543,17 +533,7 @@ fn prepare_exec(c: &mut C<'_>, a: [u32; 8]) -> AbiResult<(ExecImage, String)> {
             program_path = interp;
             continue;
         }
-        let pre = ctx
-            .shared
-            .cache
-            .load_program(&program)
-            .and_then(|pre| {
-                crate::cache::check_memory(&program_path, &pre, ctx.spec.memory_limit).map(|()| pre)
-            })
-            .map_err(|e| {
-                tracing::debug!("execve {program_path}: {e}");
-                Errno::ENOEXEC
-            })?;
+        let pre = load_module(ctx, &program, &program_path, "execve")?;
         let image = ExecImage {
             pre,
             name,
@@ -563,6 +543,25 @@ fn prepare_exec(c: &mut C<'_>, a: [u32; 8]) -> AbiResult<(ExecImage, String)> {
         return Ok((image, cwd));
     }
     Err(Errno::ELOOP.into())
+}
+
+/// The module of `program` (found at `path`), compiled or from the cache,
+/// and checked against the caller's memory limit; `ENOEXEC` if it cannot
+/// run (`what` names the call in the debug log).
+fn load_module(
+    ctx: &GuestCtx,
+    program: &Program,
+    path: &str,
+    what: &str,
+) -> AbiResult<InstancePre<GuestCtx>> {
+    ctx.shared
+        .cache
+        .load_program(program)
+        .and_then(|pre| crate::cache::check_memory(path, &pre, ctx.spec.memory_limit).map(|()| pre))
+        .map_err(|e| {
+            tracing::debug!("{what} {path}: {e}");
+            Fault::Errno(Errno::ENOEXEC)
+        })
 }
 
 /// `E2BIG` as Linux gives it: one string over `MAX_ARG_STRLEN`, or all of
