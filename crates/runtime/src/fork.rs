@@ -374,26 +374,15 @@ fn copy_state(
         cm.grow(&mut *child, pages)
             .map_err(|e| (Errno::ENOMEM, format!("cannot grow its memory: {e}")))?;
     }
-    // Copy-on-write where the parent's memory is one of ours (memory.rs),
-    // else the eager copy.
-    let child_base = cm.data_ptr(&*child);
-    match crate::memory::snapshot(parent.memory.as_ptr()) {
-        Some(snap) => snap
-            .and_then(|snap| {
-                crate::memory::restore(child_base, &snap).unwrap_or_else(|| {
-                    Err(std::io::Error::other(
-                        "the child's memory is not a guest memory",
-                    ))
-                })
-            })
-            .map_err(|e| {
-                (
-                    Errno::ENOMEM,
-                    format!("cannot share the parent's memory: {e}"),
-                )
-            })?,
-        None => copy_memory(parent.memory, &mut cm.data_mut(&mut *child)[..need]),
-    }
+    // Copy-on-write: both share the parent's pages until one writes.
+    crate::memory::snapshot(parent.memory.as_ptr())
+        .and_then(|snap| crate::memory::restore(cm.data_ptr(&*child), &snap))
+        .map_err(|e| {
+            (
+                Errno::ENOMEM,
+                format!("cannot share the parent's memory: {e}"),
+            )
+        })?;
     child.data_mut().memory = Some(cm);
     for (name, value) in &parent.globals {
         let g = ci
@@ -406,65 +395,3 @@ fn copy_state(
 }
 
 const WASM_PAGE: usize = 65536;
-
-/// The eager copy. Only pages resident in the parent are copied: a page it
-/// never touched reads the same in the fresh child (zeros, or the
-/// module's data through the same copy-on-write image), so untouched
-/// memory costs the child nothing. Each run of pages is faulted in with
-/// one `MADV_POPULATE_WRITE` before the copy, instead of a fault per page.
-fn copy_memory(from: &[u8], to: &mut [u8]) {
-    const PAGE: usize = 4096;
-    let aligned = |p: *const u8| (p as usize).is_multiple_of(PAGE);
-    let resident = match aligned(from.as_ptr()) && aligned(to.as_ptr()) {
-        true => resident_pages(from),
-        false => None,
-    };
-    let Some(resident) = resident else {
-        to.copy_from_slice(from);
-        return;
-    };
-    let mut page = 0;
-    while page < resident.len() {
-        if resident[page] & 1 == 0 {
-            page += 1;
-            continue;
-        }
-        let run = resident[page..].iter().take_while(|r| *r & 1 != 0).count();
-        let (a, b) = (page * PAGE, ((page + run) * PAGE).min(from.len()));
-        populate(&mut to[a..b]);
-        to[a..b].copy_from_slice(&from[a..b]);
-        page += run;
-    }
-}
-
-/// Which pages of `mem` are resident (bit 0 of each byte), or `None` if the
-/// kernel will not say.
-fn resident_pages(mem: &[u8]) -> Option<Vec<u8>> {
-    let mut pages = vec![0u8; mem.len().div_ceil(4096)];
-    // SAFETY: `mem` is a page-aligned range of one live mapping (a wasm
-    // linear memory, borrowed for the call); mincore reads page tables only
-    // and writes one byte per page into `pages`, which has that many.
-    let r = unsafe {
-        libc::mincore(
-            mem.as_ptr() as *mut libc::c_void,
-            mem.len(),
-            pages.as_mut_ptr(),
-        )
-    };
-    (r == 0).then_some(pages)
-}
-
-/// Faults `range` in for writing, in one call.
-fn populate(range: &mut [u8]) {
-    // SAFETY: `range` is a page-aligned part of the child's memory, which
-    // is borrowed mutably here; MADV_POPULATE_WRITE only makes its pages
-    // present and writable, leaving their contents as they were. A failure
-    // (an old kernel) leaves the copy to fault them in one by one.
-    unsafe {
-        libc::madvise(
-            range.as_mut_ptr().cast(),
-            range.len(),
-            libc::MADV_POPULATE_WRITE,
-        );
-    }
-}

@@ -290,11 +290,19 @@ unsafe impl MemoryCreator for Creator {
 
 /// Freezes the memory at `base` (made by [`Creator`]) for a fork: returns
 /// what the child maps, and leaves the parent mapping the same frozen
-/// pages copy-on-write. `None` for a memory made elsewhere.
-pub(crate) fn snapshot(base: *const u8) -> Option<std::io::Result<Snapshot>> {
-    let state = lock(registry()).get(&(base as usize))?.clone();
+/// pages copy-on-write.
+pub(crate) fn snapshot(base: *const u8) -> std::io::Result<Snapshot> {
+    let state = state_of(base)?;
     let mut s = lock(&state);
-    Some(freeze(&mut s))
+    freeze(&mut s)
+}
+
+/// The state of the guest memory at `base`.
+fn state_of(base: *const u8) -> std::io::Result<Arc<Mutex<State>>> {
+    lock(registry())
+        .get(&(base as usize))
+        .cloned()
+        .ok_or_else(|| std::io::Error::other("not a guest memory"))
 }
 
 fn freeze(s: &mut State) -> std::io::Result<Snapshot> {
@@ -440,30 +448,27 @@ fn dirty_pages(base: usize, pages: usize) -> std::io::Result<Vec<bool>> {
 
 /// Gives the memory at `base` (a fresh one made by [`Creator`], grown to at
 /// least the snapshot's size) the snapshot's pages, replacing what
-/// instantiation wrote. `None` for a memory made elsewhere.
-pub(crate) fn restore(base: *const u8, snap: &Snapshot) -> Option<std::io::Result<()>> {
-    let state = lock(registry()).get(&(base as usize))?.clone();
+/// instantiation wrote.
+pub(crate) fn restore(base: *const u8, snap: &Snapshot) -> std::io::Result<()> {
+    let state = state_of(base)?;
     let mut s = lock(&state);
-    Some((|| {
-        let pages = snap.len.div_ceil(PAGE);
-        if s.len < snap.len {
-            return Err(std::io::Error::other(
-                "the child's memory is smaller than its parent's",
-            ));
-        }
-        // Pages no run covers are the parent's untouched anonymous ones:
-        // zeros.
-        map(s.base, 0, pages, None, false)?;
-        for r in &snap.runs {
-            map(s.base, r.page, r.count, Some((&r.file, r.file_page)), false)?;
-        }
-        // Beyond the snapshot (none, as the child grew to the parent's
-        // size exactly): anonymous zeros as well.
-        map(s.base, pages, s.len.div_ceil(PAGE) - pages, None, false)?;
-        s.shared = None;
-        s.runs = snap.runs.clone();
-        Ok(())
-    })())
+    let pages = snap.len.div_ceil(PAGE);
+    if s.len < snap.len {
+        return Err(std::io::Error::other(
+            "the child's memory is smaller than its parent's",
+        ));
+    }
+    // Pages no run covers are the parent's untouched anonymous ones: zeros.
+    map(s.base, 0, pages, None, false)?;
+    for r in &snap.runs {
+        map(s.base, r.page, r.count, Some((&r.file, r.file_page)), false)?;
+    }
+    // Beyond the snapshot (none, as the child grew to the parent's size
+    // exactly): anonymous zeros as well.
+    map(s.base, pages, s.len.div_ceil(PAGE) - pages, None, false)?;
+    s.shared = None;
+    s.runs = snap.runs.clone();
+    Ok(())
 }
 
 #[cfg(test)]
@@ -487,11 +492,11 @@ mod tests {
     }
 
     fn child_of(parent: &dyn LinearMemory) -> Box<dyn LinearMemory> {
-        let snap = snapshot(parent.as_ptr()).unwrap().unwrap();
+        let snap = snapshot(parent.as_ptr()).unwrap();
         let mut child = memory();
         child.grow_to(parent.byte_size()).unwrap();
         bytes(&*child).fill(0xee); // as instantiation's data segments would
-        restore(child.as_ptr(), &snap).unwrap().unwrap();
+        restore(child.as_ptr(), &snap).unwrap();
         child
     }
 
