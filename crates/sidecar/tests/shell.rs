@@ -92,6 +92,8 @@ fn system_and_popen_match_linux() {
 /// intermediate shell.
 #[test]
 fn a_background_job_is_the_program_itself() {
+    // `sleep 100` is only a program that runs until it is killed: both
+    // sleeps are killed at once, nothing waits on them.
     let script = "(sh -c 'echo $$; exec sleep 100' & echo $!) | \
                   { read a; read b; [ \"$a\" = \"$b\" ] && echo same; kill \"$a\"; }; \
                   sleep 100 & kill $!; wait $!; echo $?";

@@ -4,8 +4,7 @@
 //! The server is Debian's native Xvfb (ready through -displayfd); the
 //! window is this test's own, which records what it receives.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use x11rb::connection::Connection;
 use x11rb::protocol::xproto::{
@@ -16,16 +15,7 @@ use x11rb::wrapper::ConnectionExt as _;
 
 mod common;
 
-use common::SIDECAR;
-
-struct Kill(Child);
-
-impl Drop for Kill {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use common::{native_xvfb, SIDECAR};
 
 fn sidecar(display: &str, args: &[&str]) {
     let status = Command::new(SIDECAR)
@@ -39,26 +29,7 @@ fn sidecar(display: &str, args: &[&str]) {
 
 #[test]
 fn typed_text_and_chords_arrive_as_key_events() {
-    let mut server = Command::new("Xvfb")
-        .args([
-            "-displayfd",
-            "1",
-            "-screen",
-            "0",
-            "320x200x24",
-            "-nolisten",
-            "tcp",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("Xvfb is installed by scripts/install-deps");
-    let mut line = String::new();
-    BufReader::new(server.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let _server = Kill(server);
-    let display = format!(":{}", line.trim());
+    let (_server, display) = native_xvfb();
 
     let (conn, screen) = x11rb::connect(Some(&display)).unwrap();
     let root = conn.setup().roots[screen].root;

@@ -3,45 +3,12 @@
 //! message on timeout. The server is Debian's native Xvfb; it says when it
 //! is ready through -displayfd, and the client is Debian's xlogo.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
 
-use common::{text, SIDECAR};
-
-struct Kill(Child);
-
-impl Drop for Kill {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// A native Xvfb on a free display, once it accepts clients.
-fn xvfb() -> (Kill, String) {
-    let mut server = Command::new("Xvfb")
-        .args([
-            "-displayfd",
-            "1",
-            "-screen",
-            "0",
-            "320x200x24",
-            "-nolisten",
-            "tcp",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("Xvfb is installed by scripts/install-deps");
-    let mut line = String::new();
-    BufReader::new(server.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    (Kill(server), format!(":{}", line.trim()))
-}
+use common::{native_xvfb, text, Kill, SIDECAR};
 
 fn wait_for(display: &str, window: &str, timeout: &str) -> Command {
     let mut cmd = Command::new(SIDECAR);
@@ -59,7 +26,7 @@ fn wait_for(display: &str, window: &str, timeout: &str) -> Command {
 
 #[test]
 fn wait_returns_once_the_window_is_mapped_and_times_out_otherwise() {
-    let (_server, display) = xvfb();
+    let (_server, display) = native_xvfb();
     let waiter = wait_for(&display, "xlogo", "30")
         .stdout(Stdio::piped())
         .spawn()

@@ -297,3 +297,38 @@ pub fn assert_png_matches_xwd(png: &Path, xwd: &[u8], size: (u32, u32)) {
         "the screen is one flat colour"
     );
 }
+
+/// A child process killed (and reaped) when dropped.
+pub struct Kill(pub std::process::Child);
+
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Debian's native Xvfb on a display it picks, returned once it accepts
+/// clients (it says so through -displayfd); the display as in DISPLAY.
+pub fn native_xvfb() -> (Kill, String) {
+    use std::io::{BufRead, BufReader};
+    let mut server = Command::new("Xvfb")
+        .args([
+            "-displayfd",
+            "1",
+            "-screen",
+            "0",
+            "320x200x24",
+            "-nolisten",
+            "tcp",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("Xvfb is installed by scripts/install-deps");
+    let mut line = String::new();
+    BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    (Kill(server), format!(":{}", line.trim()))
+}
