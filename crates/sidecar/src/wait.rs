@@ -33,8 +33,9 @@ fn names<'a>(conn: &RustConnection, name: &'a str) -> anyhow::Result<Names<'a>> 
 /// or `None` once `timeout` has passed.
 pub fn window(display: &str, name: &str, timeout: Duration) -> anyhow::Result<Option<Window>> {
     let deadline = Instant::now() + timeout;
-    let (conn, screen) = x11rb::connect(Some(display))
-        .with_context(|| format!("cannot connect to X display {display}"))?;
+    let Some((conn, screen)) = connect_when_up(display, deadline)? else {
+        return Ok(None);
+    };
     let root = conn.setup().roots[screen].root;
     let names = names(&conn, name)?;
     // Events first, then the scan: nothing that happens in between is lost.
@@ -51,7 +52,8 @@ pub fn window(display: &str, name: &str, timeout: Duration) -> anyhow::Result<Op
                 while conn.poll_for_event()?.is_some() {}
                 break;
             }
-            if left.is_zero() || !readable(&conn, left)? {
+            conn.flush()?;
+            if left.is_zero() || !readable(conn.stream().as_fd(), left)? {
                 return Ok(None);
             }
         }
@@ -115,10 +117,51 @@ fn named(conn: &RustConnection, w: Window, names: &Names<'_>) -> anyhow::Result<
     )
 }
 
-/// Whether the connection became readable within `left`.
-fn readable(conn: &RustConnection, left: Duration) -> anyhow::Result<bool> {
-    conn.flush()?;
-    let fd = conn.stream().as_fd();
+/// Connects to `display`. A local display (`:N`) that is not up yet is
+/// waited for until `deadline` (`None` then): its socket file appearing in
+/// /tmp/.X11-unix wakes the wait (inotify), so a script may start a VM and
+/// wait for a window at once. Sockets appear already listening (the
+/// sidecar renames them into place), so one that refuses is stale.
+fn connect_when_up(
+    display: &str,
+    deadline: Instant,
+) -> anyhow::Result<Option<(RustConnection, usize)>> {
+    use rustix::fs::inotify;
+    let connect = || {
+        x11rb::connect(Some(display)).with_context(|| format!("cannot connect to X display {display}"))
+    };
+    let Some(n) = display
+        .strip_prefix(':')
+        .map(|d| d.split('.').next().unwrap_or(d))
+        .filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+    else {
+        return connect().map(Some);
+    };
+    let dir = std::path::Path::new("/tmp/.X11-unix");
+    let socket = dir.join(format!("X{n}"));
+    let notify = inotify::init(inotify::CreateFlags::CLOEXEC | inotify::CreateFlags::NONBLOCK)?;
+    let flags = inotify::WatchFlags::CREATE | inotify::WatchFlags::MOVED_TO;
+    loop {
+        // Watch first, then look: a socket made in between is not missed.
+        // Without the directory yet, /tmp tells when it is made.
+        if inotify::add_watch(&notify, dir, flags).is_err() {
+            inotify::add_watch(&notify, "/tmp", flags).context("inotify on /tmp")?;
+        }
+        if socket.exists() {
+            return connect().map(Some);
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() || !readable(notify.as_fd(), left)? {
+            return Ok(None);
+        }
+        let mut buf = [std::mem::MaybeUninit::uninit(); 4096];
+        let mut events = inotify::Reader::new(&notify, &mut buf);
+        while events.next().is_ok() {}
+    }
+}
+
+/// Whether `fd` became readable within `left`.
+fn readable(fd: std::os::fd::BorrowedFd<'_>, left: Duration) -> anyhow::Result<bool> {
     let mut fds = [rustix::event::PollFd::new(
         &fd,
         rustix::event::PollFlags::IN,

@@ -53,6 +53,17 @@ impl VmHandle {
         answer.recv().map_err(|_| Errno::ECONNREFUSED)?
     }
 
+    /// Blocks until a socket listens at VM path `path`; false if the VM
+    /// ended first. Woken by the listen itself.
+    pub fn await_listening(&self, path: &str) -> bool {
+        let (reply, answer) = crossbeam_channel::bounded(1);
+        let msg = Msg::AwaitListening {
+            path: path.to_owned(),
+            reply,
+        };
+        self.tx.send(msg).is_ok() && answer.recv().is_ok()
+    }
+
     /// Copies between `stream` and the bridge until both directions end.
     pub fn serve(&self, link: BridgeLink, stream: UnixStream) {
         serve(self.tx.clone(), link, stream);
@@ -120,7 +131,24 @@ impl VmHandle {
                 }
             }
         }
-        let bound = UnixListener::bind(&host).and_then(|l| Ok((l, HostSocket::new(host)?)));
+        // Bound under a temporary name and renamed into place, so the path
+        // appears already listening: a client that waits for the file
+        // (`sidecar wait`, inotify) never sees it refuse.
+        let tmp = host.with_file_name(format!(
+            ".{}.{}",
+            host.file_name().map_or("sock".into(), |n| n.to_string_lossy()),
+            std::process::id()
+        ));
+        let _ = std::fs::remove_file(&tmp);
+        let bound = UnixListener::bind(&tmp)
+            .and_then(|l| {
+                std::fs::rename(&tmp, &host)?;
+                Ok(l)
+            })
+            .inspect_err(|_| {
+                let _ = std::fs::remove_file(&tmp);
+            })
+            .and_then(|l| Ok((l, HostSocket::new(host)?)));
         let (listener, mut guard) = bound.inspect_err(|_| remove_dirs(&made))?;
         guard.made = made;
         let vm = self.clone();
@@ -128,7 +156,15 @@ impl VmHandle {
             .name(format!("expose {guest}"))
             .spawn(move || {
                 for stream in listener.incoming().flatten() {
-                    match vm.connect(&guest) {
+                    // A client that comes before the guest server listens
+                    // is held until it does (or the VM ends), not refused.
+                    let link = match vm.connect(&guest) {
+                        Err(Errno::ECONNREFUSED | Errno::ENOENT) if vm.await_listening(&guest) => {
+                            vm.connect(&guest)
+                        }
+                        other => other,
+                    };
+                    match link {
                         Ok(link) => vm.serve(link, stream),
                         Err(e) => {
                             tracing::info!("expose {guest}: guest refused a host client: {e}")
