@@ -67,15 +67,34 @@ enum Command {
         action: input::Action,
     },
     /// Wait until a viewable window with this name (WM_CLASS, WM_NAME or
-    /// _NET_WM_NAME) exists on an X display; prints its id. Exit code 0, or
-    /// 2 on timeout.
+    /// _NET_WM_NAME) exists on an X display, and print its id; or, with
+    /// --color, until the screen shows that many pixels of a colour, and
+    /// print their count; --gone waits for the window to go away. A display not up yet is waited for. Exit code 0,
+    /// or 2 on timeout.
+    #[command(group(clap::ArgGroup::new("what").required(true).args(["window", "color"])))]
     Wait {
         /// The X display, as in DISPLAY (`:99`).
         #[arg(long, default_value = ":99")]
         display: String,
         /// The window's class, instance or name.
         #[arg(long)]
-        window: String,
+        window: Option<String>,
+        /// With --window: wait until no such window is viewable.
+        #[arg(long, requires = "window")]
+        gone: bool,
+        /// The colour, `#rrggbb` (exact match).
+        #[arg(long)]
+        color: Option<pixels::Color>,
+        /// With --color: count only inside this rectangle, `WxH+X+Y`.
+        #[arg(long, requires = "color")]
+        region: Option<pixels::Region>,
+        /// With --color: wait for exactly this many pixels (default: at
+        /// least one).
+        #[arg(long, requires = "color", conflicts_with = "at_least")]
+        count: Option<u64>,
+        /// With --color: wait for at least this many pixels.
+        #[arg(long, requires = "color")]
+        at_least: Option<u64>,
         /// Give up after this many seconds.
         #[arg(long, default_value_t = 30.0)]
         timeout: f64,
@@ -164,18 +183,41 @@ fn run(cmd: Command) -> anyhow::Result<i32> {
     if let Command::Wait {
         display,
         window,
+        gone,
+        color,
+        region,
+        count,
+        at_least,
         timeout,
     } = &cmd
     {
         let limit = std::time::Duration::try_from_secs_f64(*timeout)
             .context("--timeout: not a number of seconds")?;
-        return match wait::window(display, window, limit)? {
-            Some(id) => {
-                println!("{id:#x}");
+        let found = match (window, color) {
+            (Some(window), _) => match wait::window(display, window, *gone, limit)? {
+                Some(Some(id)) => Ok(format!("{id:#x}")),
+                Some(None) => Ok("gone".to_owned()),
+                None if *gone => Err(format!("window {window:?} is still viewable")),
+                None => Err(format!("no viewable window {window:?}")),
+            },
+            (None, Some(color)) => {
+                let want = match (count, at_least) {
+                    (Some(n), _) => wait::Want::Exactly(*n),
+                    (None, n) => wait::Want::AtLeast(n.unwrap_or(1)),
+                };
+                wait::pixels(display, *color, *region, want, limit)?
+                    .map(|n| n.to_string())
+                    .ok_or_else(|| format!("not {want} pixels of {color}"))
+            }
+            (None, None) => unreachable!("clap requires --window or --color"),
+        };
+        return match found {
+            Ok(what) => {
+                println!("{what}");
                 Ok(0)
             }
-            None => {
-                eprintln!("sidecar: no viewable window {window:?} on {display} after {timeout} s");
+            Err(what) => {
+                eprintln!("sidecar: {what} on {display} after {timeout} s");
                 Ok(2)
             }
         };

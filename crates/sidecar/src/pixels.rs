@@ -25,6 +25,13 @@ impl FromStr for Color {
     }
 }
 
+impl std::fmt::Display for Color {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let [r, g, b] = self.0;
+        write!(f, "#{r:02x}{g:02x}{b:02x}")
+    }
+}
+
 /// A rectangle, written as an X geometry `WxH+X+Y`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Region {

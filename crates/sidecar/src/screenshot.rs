@@ -43,6 +43,11 @@ pub fn capture(display: &str, out: &Path) -> anyhow::Result<(u16, u16)> {
 pub fn grab(display: &str) -> anyhow::Result<Rgb> {
     let (conn, screen_num) = x11rb::connect(Some(display))
         .with_context(|| format!("cannot connect to X display {display}"))?;
+    grab_from(&conn, screen_num)
+}
+
+/// Reads the root window of screen `screen_num` over `conn`.
+pub fn grab_from(conn: &impl Connection, screen_num: usize) -> anyhow::Result<Rgb> {
     let screen = &conn.setup().roots[screen_num];
     let (w, h) = (screen.width_in_pixels, screen.height_in_pixels);
     let image = conn

@@ -1,8 +1,10 @@
 //! `sidecar wait`: returns once a viewable window with a given name exists
 //! on an X display, driven by X events (SubstructureNotify on the root and
 //! on every top-level window, so reparenting window managers are followed;
-//! PropertyNotify for names set after mapping), never by polling. What
-//! scripts use instead of sleeping until a program is up.
+//! PropertyNotify for names set after mapping), or once the screen shows a
+//! number of pixels of a colour (DAMAGE events on the root), never by
+//! polling. What scripts use instead of sleeping until a program is up or
+//! has drawn.
 
 use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
@@ -13,6 +15,8 @@ use x11rb::protocol::xproto::{
     AtomEnum, ChangeWindowAttributesAux, ConnectionExt, EventMask, MapState, Window,
 };
 use x11rb::rust_connection::RustConnection;
+
+use crate::pixels::{Color, Region};
 
 /// The viewable window named `name` on the display `conn` serves, if any.
 pub fn find(conn: &RustConnection, root: Window, name: &str) -> anyhow::Result<Option<Window>> {
@@ -29,9 +33,15 @@ fn names<'a>(conn: &RustConnection, name: &'a str) -> anyhow::Result<Names<'a>> 
 }
 
 /// Waits until a viewable window whose WM_CLASS (instance or class),
-/// WM_NAME or _NET_WM_NAME is `name` exists on `display`; returns its id,
-/// or `None` once `timeout` has passed.
-pub fn window(display: &str, name: &str, timeout: Duration) -> anyhow::Result<Option<Window>> {
+/// WM_NAME or _NET_WM_NAME is `name` exists on `display` (or, if `gone`,
+/// until none does); returns `Some` of what the last look found (the
+/// window's id, or `None` when gone), or `None` once `timeout` has passed.
+pub fn window(
+    display: &str,
+    name: &str,
+    gone: bool,
+    timeout: Duration,
+) -> anyhow::Result<Option<Option<Window>>> {
     let deadline = Instant::now() + timeout;
     let Some((conn, screen)) = connect_when_up(display, deadline)? else {
         return Ok(None);
@@ -41,8 +51,9 @@ pub fn window(display: &str, name: &str, timeout: Duration) -> anyhow::Result<Op
     // Events first, then the scan: nothing that happens in between is lost.
     watch(&conn, root)?;
     loop {
-        if let Some(w) = scan(&conn, root, &names)? {
-            return Ok(Some(w));
+        let found = scan(&conn, root, &names)?;
+        if found.is_some() != gone {
+            return Ok(Some(found));
         }
         // Wait for the next event (any of them may have mapped or named the
         // window), then drain the queue before scanning again.
@@ -51,6 +62,80 @@ pub fn window(display: &str, name: &str, timeout: Duration) -> anyhow::Result<Op
             if conn.poll_for_event()?.is_some() {
                 while conn.poll_for_event()?.is_some() {}
                 break;
+            }
+            conn.flush()?;
+            if left.is_zero() || !readable(conn.stream().as_fd(), left)? {
+                return Ok(None);
+            }
+        }
+    }
+}
+
+/// How many pixels `sidecar wait --color` waits for.
+#[derive(Debug, Clone, Copy)]
+pub enum Want {
+    /// Exactly this many.
+    Exactly(u64),
+    /// At least this many.
+    AtLeast(u64),
+}
+
+impl std::fmt::Display for Want {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Want::Exactly(n) => write!(f, "exactly {n}"),
+            Want::AtLeast(n) => write!(f, "at least {n}"),
+        }
+    }
+}
+
+impl Want {
+    fn met(self, n: u64) -> bool {
+        match self {
+            Want::Exactly(k) => n == k,
+            Want::AtLeast(k) => n >= k,
+        }
+    }
+}
+
+/// Waits until `display` shows `want` pixels of `color` (inside `region`
+/// if given); returns the count, or `None` once `timeout` has passed. The
+/// screen is read again only when the server reports damage to it.
+pub fn pixels(
+    display: &str,
+    color: Color,
+    region: Option<Region>,
+    want: Want,
+    timeout: Duration,
+) -> anyhow::Result<Option<u64>> {
+    use x11rb::protocol::damage::{ConnectionExt as _, ReportLevel};
+    let deadline = Instant::now() + timeout;
+    let Some((conn, screen)) = connect_when_up(display, deadline)? else {
+        return Ok(None);
+    };
+    let root = conn.setup().roots[screen].root;
+    conn.damage_query_version(1, 1)?
+        .reply()
+        .context("the X server has no DAMAGE extension")?;
+    let d = conn.generate_id()?;
+    // NonEmpty: one event until the damage is subtracted, so a busy screen
+    // costs one read per look, not one per drawing request.
+    conn.damage_create(d, root, ReportLevel::NON_EMPTY)?;
+    loop {
+        // Subtract before reading: damage done after the read is reported.
+        conn.damage_subtract(d, x11rb::NONE, x11rb::NONE)?;
+        let n = crate::pixels::count(&crate::screenshot::grab_from(&conn, screen)?, color, region)?;
+        if want.met(n) {
+            return Ok(Some(n));
+        }
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if let Some(ev) = conn.poll_for_event()? {
+                if matches!(ev, x11rb::protocol::Event::DamageNotify(_)) {
+                    while conn.poll_for_event()?.is_some() {}
+                    break;
+                }
+                continue;
             }
             conn.flush()?;
             if left.is_zero() || !readable(conn.stream().as_fd(), left)? {
@@ -128,7 +213,8 @@ fn connect_when_up(
 ) -> anyhow::Result<Option<(RustConnection, usize)>> {
     use rustix::fs::inotify;
     let connect = || {
-        x11rb::connect(Some(display)).with_context(|| format!("cannot connect to X display {display}"))
+        x11rb::connect(Some(display))
+            .with_context(|| format!("cannot connect to X display {display}"))
     };
     let Some(n) = display
         .strip_prefix(':')
