@@ -26,6 +26,9 @@ struct group *getgrnam(const char *);
 int getgrgid_r(gid_t, struct group *, char *, size_t, struct group **);
 int getgrnam_r(const char *, struct group *, char *, size_t, struct group **);
 int getgroups(int, gid_t[]);
+void setgrent(void);
+void endgrent(void);
+struct group *getgrent(void);
 /* BSD/glibc: every group is the one given (the VM has no supplementary
  * groups). */
 int getgrouplist(const char *, gid_t, gid_t *, int *);

@@ -1,7 +1,8 @@
 /* sidecar SDK: <stdlib.h> = wasi-libc's plus what it hides: POSIX
  * realpath() (implemented by the shim, src/realpath.c;
- * fontconfig canonicalizes font paths with it) and the
- * pseudo-terminal calls (implemented by the shim, src/tty.c). */
+ * fontconfig canonicalizes font paths with it), the
+ * pseudo-terminal calls (implemented by the shim, src/tty.c) and the
+ * temporary-file calls (src/tmpfile.c). */
 #ifndef __SIDECAR_STDLIB_H
 #define __SIDECAR_STDLIB_H
 
@@ -23,6 +24,17 @@ char *ptsname(int);
 #endif
 #ifdef _GNU_SOURCE
 int ptsname_r(int, char *, size_t);
+#endif
+
+/* Temporary files: XXXXXX becomes six random characters; O_EXCL makes the
+ * name the caller's alone (src/tmpfile.c). */
+int mkstemp(char *);
+int mkostemp(char *, int);
+char *mkdtemp(char *);
+#if defined(_GNU_SOURCE) || defined(_BSD_SOURCE)
+char *mktemp(char *);
+int mkstemps(char *, int);
+int mkostemps(char *, int, int);
 #endif
 
 #ifdef __cplusplus

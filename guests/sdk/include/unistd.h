@@ -47,6 +47,12 @@ int setgid(gid_t);
 int seteuid(uid_t);
 int setegid(gid_t);
 int getgroups(int, gid_t[]);
+/* Ownership (src/mode.c): every file is root's; changing it to root is
+ * a no-op that checks the file exists, as Linux's chown as root is. */
+int chown(const char *, uid_t, gid_t);
+int fchown(int, uid_t, gid_t);
+int lchown(const char *, uid_t, gid_t);
+int fchownat(int, const char *, uid_t, gid_t, int);
 /* fork and vfork copy the process (src/fork.c, over host_proc.fork; the
  * program must be linked by sidecar-cc, which instruments it). The exec
  * family replaces the process image as on Linux (src/exec.c, over

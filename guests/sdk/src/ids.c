@@ -315,3 +315,43 @@ static struct group *gr_get(const char *name, gid_t gid) {
 
 struct group *getgrnam(const char *name) { return gr_get(name, 0); }
 struct group *getgrgid(gid_t gid) { return gr_get(NULL, gid); }
+
+/* Enumeration: the file's entries, or the synthesised root alone. */
+static FILE *gr_file;
+static int gr_index;
+
+void setgrent(void) {
+    if (gr_file) fclose(gr_file);
+    gr_file = NULL;
+    gr_index = 0;
+}
+
+void endgrent(void) { setgrent(); }
+
+struct group *getgrent(void) {
+    if (gr_index == 0) {
+        gr_file = fopen("/etc/group", "r");
+        gr_index = 1;
+        if (!gr_file) return getgrgid(0);
+    }
+    if (!gr_file) return NULL;
+    static char *line;
+    static size_t cap;
+    char *fl[4];
+    while (next_line(gr_file, &line, &cap)) {
+        if (split_fields(line, fl, 4) != 4) continue;
+        long g = parse_id(fl[2]);
+        if (g < 0) continue;
+        if (!gr_buf && !(gr_buf = malloc(gr_cap = 256))) return NULL;
+        int r;
+        while ((r = fill_group(&gr_static, gr_buf, gr_cap, fl[0], fl[1], (gid_t)g, fl[3])) ==
+               ERANGE) {
+            char *b = realloc(gr_buf, gr_cap * 2);
+            if (!b) return NULL;
+            gr_buf = b;
+            gr_cap *= 2;
+        }
+        return &gr_static;
+    }
+    return NULL;
+}

@@ -89,6 +89,7 @@ int pthread_key_delete(pthread_key_t);
 void *pthread_getspecific(pthread_key_t);
 int pthread_setspecific(pthread_key_t, const void *);
 
+/* Implemented by the SDK (signal.c), declared in <signal.h> there too. */
 int pthread_sigmask(int, const sigset_t *__restrict, sigset_t *__restrict);
 
 #ifdef __cplusplus

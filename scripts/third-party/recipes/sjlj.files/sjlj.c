@@ -25,6 +25,7 @@
  * stands (__sidecar_fork_here, whose child starts in fork_child below) and
  * both rewind, fork returning the pid in the parent and 0 in the child. */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +78,25 @@ int setjmp(jmp_buf env) {
     return ret_val;
 }
 int _setjmp(jmp_buf) __attribute__((alias("setjmp")));
+
+/* setjmp, plus the signal mask in env when savemask is set (musl's
+ * layout: __fl says whether __ss holds one), which siglongjmp puts back.
+ * The same body as setjmp rather than a call to it, so that this function
+ * too has no shadow stack frame. */
+int sigsetjmp(sigjmp_buf env, int savemask) {
+    env->__fl = savemask != 0;
+    if (savemask) sigprocmask(SIG_BLOCK, NULL, (sigset_t *)env->__ss);
+    op = SETJMP;
+    op_env = env;
+    op_sp = __sjlj_get_sp();
+    __sjlj_suspend(az);
+    return ret_val;
+}
+
+_Noreturn void siglongjmp(sigjmp_buf env, int val) {
+    if (env->__fl) sigprocmask(SIG_SETMASK, (sigset_t *)env->__ss, NULL);
+    longjmp(env, val);
+}
 
 _Noreturn void longjmp(jmp_buf env, int val) {
     op = LONGJMP;
