@@ -16,41 +16,16 @@ geometry=200x150+100+80
 color='#c0ffee'
 window_timeout=120
 
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
-repo="$PWD"
-sidecar="${SIDECAR:-$repo/target/release/sidecar}"
-die() { echo "xfill-check: $*" >&2; exit 2; }
-[[ -x "$sidecar" ]] || die "$sidecar missing: run cargo build --release"
-
-display=""
+# shellcheck source=common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+cd "$repo"
+asked=""
 case "${1:-}" in
---display) display="${2:?--display needs :N}" ;;
+--display) asked="${2:?--display needs :N}" ;;
 "") ;;
-*) die "usage: examples/xfill-check.sh [--display :N]" ;;
+*) echo "usage: examples/xfill-check.sh [--display :N]" >&2; exit 2 ;;
 esac
-
-# A display is taken when a server answers on its socket, or a live native
-# server holds its lock (it may listen on the abstract socket only).
-in_use() {
-    local n="$1" pid
-    if [[ -f "/tmp/.X$n-lock" ]]; then
-        pid="$(tr -dc 0-9 <"/tmp/.X$n-lock")"
-        [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null && return 0
-    fi
-    [[ -S "/tmp/.X11-unix/X$n" ]] &&
-        "$sidecar" pixels --display ":$n" --color '#000000' >/dev/null 2>&1
-}
-if [[ -n "$display" ]]; then
-    n="${display#:}"
-    [[ "$n" =~ ^[0-9]+$ ]] || die "bad display $display (want :N)"
-    ! in_use "$n" || die "display :$n is in use"
-else
-    n=98
-    while in_use "$n"; do
-        n=$((n + 1))
-        ((n < 200)) || die "no free display in :98..:199"
-    done
-fi
+n="$(free_display "$asked" 98)"
 
 root="$(scripts/xvfb-root | tail -n 1)"
 
@@ -58,10 +33,7 @@ tmp="$(mktemp -d "${TMPDIR:-/tmp}/xfill-check.XXXXXX")"
 vm_pid=""
 keep=0
 cleanup() {
-    if [[ -n "$vm_pid" ]] && kill -0 "$vm_pid" 2>/dev/null; then
-        kill -KILL "$vm_pid" 2>/dev/null || true
-        wait "$vm_pid" 2>/dev/null || true
-    fi
+    if [[ -n "$vm_pid" ]]; then stop_vm "$vm_pid" 1 || true; fi
     # A killed sidecar leaves its host socket behind.
     rm -f "/tmp/.X11-unix/X$n"
     ((keep)) || rm -rf "$tmp"
@@ -73,7 +45,7 @@ sed -e "s|^root = \"xvfb-root\"$|root = \"$root\"|" \
     -e "s|^host = \"/tmp/.X11-unix/X98\"$|host = \"/tmp/.X11-unix/X$n\"|" \
     examples/xfill.toml >"$tmp/vm.toml"
 grep -qx "root = \"$root\"" "$tmp/vm.toml" && grep -qx "host = \"/tmp/.X11-unix/X$n\"" "$tmp/vm.toml" ||
-    die "examples/xfill.toml no longer has the root and host lines this script rewrites"
+    { echo "xfill-check: examples/xfill.toml no longer has the root and host lines this script rewrites" >&2; exit 2; }
 
 start=$SECONDS
 "$sidecar" run "$tmp/vm.toml" >"$tmp/vm.log" 2>&1 </dev/null &
@@ -88,16 +60,9 @@ fail() {
     exit 1
 }
 
-# xfill prints its line once the fill has reached the server (XSync).
-want="xfill: filled $geometry $color"
-until grep -q '^xfill: filled ' "$tmp/vm.log"; do
-    kill -0 "$vm_pid" 2>/dev/null || fail "the VM exited before xfill drew its window"
-    ((SECONDS - start < window_timeout)) || fail "no window within $window_timeout s"
-    sleep 0.1
-done
-got="$(grep -m1 '^xfill: filled ' "$tmp/vm.log")"
-[[ "$got" == "$want" ]] || fail "xfill said \"$got\", expected \"$want\""
-
+# Wait for the fill itself (DAMAGE events, no polling).
+"$sidecar" wait --display ":$n" --color "$color" --at-least 1 --timeout "$window_timeout" >/dev/null ||
+    fail "no window within $window_timeout s"
 w="${geometry%%x*}"
 h="${geometry#*x}"
 h="${h%%+*}"
@@ -109,12 +74,10 @@ result="$inside of the ${w}x$h pixels inside the window are $color, $outside out
 ((inside == w * h && outside == 0)) || fail "$result"
 
 # SIGTERM is passed on to the guests; the VM must end on its own.
-kill -TERM "$vm_pid"
-for _ in $(seq 100); do
-    kill -0 "$vm_pid" 2>/dev/null || break
-    sleep 0.1
-done
-kill -0 "$vm_pid" 2>/dev/null && fail "the VM did not end within 10 s of SIGTERM"
-wait "$vm_pid" || true
+stop_vm "$vm_pid" || fail "the VM did not end within 10 s of SIGTERM"
 vm_pid=""
+# xfill says what it filled once the fill had reached the server (XSync).
+want="xfill: filled $geometry $color"
+got="$(grep -m1 '^xfill: filled ' "$tmp/vm.log" || true)"
+[[ "$got" == "$want" ]] || fail "xfill said \"$got\", expected \"$want\""
 echo "xfill-check: PASS: $result (display :$n, $((SECONDS - start)) s)"

@@ -215,8 +215,9 @@ impl Kernel {
     }
 
     /// Opens a path for `pid`: the VFS, except `/dev/pts/N`, which names a
-    /// pty slave. A session leader without a terminal that opens a slave
-    /// acquires it, as on Linux.
+    /// pty slave, and `/dev/tty`, the caller's controlling terminal (ENXIO
+    /// without one, as on Linux). A session leader without a terminal that
+    /// opens a slave acquires it, as on Linux.
     pub(super) fn open_desc(
         &mut self,
         pid: Pid,
@@ -226,8 +227,14 @@ impl Kernel {
         mode: u32,
         noctty: bool,
     ) -> KResult<Arc<dyn FileDescription>> {
-        let Some(index) = pts_index(base, path) else {
-            return self.vfs.open(base, path, flags, mode);
+        let index = match dev_node(base, path) {
+            None => return self.vfs.open(base, path, flags, mode),
+            Some(DevNode::Tty) => {
+                let p = self.procs.get(pid).ok_or(Errno::ESRCH)?;
+                let slave = p.ctty().ok_or(Errno::ENXIO)?.open_slave()?;
+                return Ok(slave as Arc<dyn FileDescription>);
+            }
+            Some(DevNode::Pts(index)) => index,
         };
         let pty = self.ptys.lock().unwrap().get(index).ok_or(Errno::ENOENT)?;
         let slave = pty.open_slave()?;
@@ -378,7 +385,15 @@ pub(super) fn status_to_oflag(st: u32) -> u32 {
 
 /// The N of `/dev/pts/N`, if `path` (from `base`) names one. `/dev` is a
 /// device filesystem without links, so a lexical walk is exact.
-fn pts_index(base: &str, path: &str) -> Option<u32> {
+/// A device node the kernel opens itself, per process.
+enum DevNode {
+    /// `/dev/pts/N`.
+    Pts(u32),
+    /// `/dev/tty`.
+    Tty,
+}
+
+fn dev_node(base: &str, path: &str) -> Option<DevNode> {
     let full = if path.starts_with('/') {
         path.to_owned()
     } else {
@@ -396,8 +411,9 @@ fn pts_index(base: &str, path: &str) -> Option<u32> {
     }
     match parts.as_slice() {
         ["dev", "pts", n] if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => {
-            n.parse().ok()
+            n.parse().ok().map(DevNode::Pts)
         }
+        ["dev", "tty"] => Some(DevNode::Tty),
         _ => None,
     }
 }

@@ -115,6 +115,9 @@ impl Kernel {
                 }),
             );
         }
+        // /dev/tty is the opener's controlling terminal, so open_desc
+        // serves it; this entry makes it exist for stat and readdir.
+        vfs.register_device("tty", Box::new(|| Err(Errno::ENXIO)));
         Kernel {
             vfs: Arc::new(vfs),
             procs: ProcessTable::new(),
