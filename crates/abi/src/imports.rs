@@ -322,6 +322,8 @@ imports! {
         GetITimer = getitimer(which: I32, out: Ptr) -> Errno;
         /// Function-table index of `void trampoline(int sig)`.
         SetSignalTrampoline = set_signal_trampoline(index: U32) -> Errno;
+        /// The permission bits (st_mode & 07777, u32) of `path` under the directory `fd` (lookup flags as path_filestat_get's: bit 0 follows a final symlink), or of `fd` itself when path_len is 0. WASI's filestat has no mode.
+        StatMode = stat_mode(fd: I32, path: Ptr, path_len: U32, flags: U32, mode_out: Ptr) -> Errno;
     }
 }
 

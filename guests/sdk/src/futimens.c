@@ -52,13 +52,21 @@ int __sidecar_utimensat(int dirfd, const char *path, const struct timespec times
         return errno_ret(EINVAL);
     if (flags & ~AT_SYMLINK_NOFOLLOW) return errno_ret(EINVAL);
     __wasi_lookupflags_t lookup = flags & AT_SYMLINK_NOFOLLOW ? 0 : __WASI_LOOKUPFLAGS_SYMLINK_FOLLOW;
-    char buf[PATH_MAX], *rel = (char *)path;
-    int fd = dirfd;
-    if (dirfd == AT_FDCWD || path[0] == '/') {
-        const char *prefix;
-        rel = buf;
-        fd = __wasilibc_find_relpath(path, &prefix, &rel, sizeof buf);
-        if (fd < 0) return -1;
-    }
+    char buf[PATH_MAX];
+    const char *rel;
+    int fd = __sidecar_at(dirfd, path, buf, sizeof buf, &rel);
+    if (fd < 0) return -1;
     return errno_ret(__wasi_path_filestat_set_times(fd, lookup, rel, atim, mtim, set));
+}
+
+int __sidecar_at(int dirfd, const char *path, char *buf, unsigned long n, const char **rel) {
+    if (dirfd != AT_FDCWD && path[0] != '/') {
+        *rel = path;
+        return dirfd;
+    }
+    const char *prefix;
+    char *out = buf;
+    int fd = __wasilibc_find_relpath(path, &prefix, &out, n);
+    *rel = out;
+    return fd;
 }

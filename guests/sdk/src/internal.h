@@ -17,4 +17,10 @@ static inline int errno_ret(int32_t e) {
     return -1;
 }
 
+/* The directory fd and relative path that a *at() call on (dirfd, path)
+ * means to WASI: for AT_FDCWD or an absolute path, the preopen that holds
+ * it (the relative part goes to buf, of n bytes). -1 with errno set if no
+ * preopen does. */
+int __sidecar_at(int dirfd, const char *path, char *buf, unsigned long n, const char **rel);
+
 #endif

@@ -147,6 +147,13 @@ int32_t __host_proc_getitimer(int32_t which, uint32_t out);
 HOST_PROC(set_signal_trampoline)
 int32_t __host_proc_set_signal_trampoline(uint32_t index);
 
+/* The permission bits (st_mode & 07777, u32) of `path` under the directory `fd`
+ * (lookup flags as path_filestat_get's: bit 0 follows a final symlink), or of
+ * `fd` itself when path_len is 0. WASI's filestat has no mode. */
+HOST_PROC(stat_mode)
+int32_t __host_proc_stat_mode(int32_t fd, uint32_t path, uint32_t path_len, uint32_t flags,
+                              uint32_t mode_out);
+
 /* ---- host_net ---- */
 
 /* socket(2): AF_UNIX only. */

@@ -63,6 +63,7 @@ fn define(l: &mut Linker<GuestCtx>, f: ProcFn) -> wasmtime::Result<()> {
         ProcFn::Pause => l.func_wrap(P, name, pause),
         ProcFn::SetITimer => l.func_wrap(P, name, setitimer),
         ProcFn::GetITimer => l.func_wrap(P, name, getitimer),
+        ProcFn::StatMode => l.func_wrap(P, name, stat_mode),
     }?;
     Ok(())
 }
@@ -154,6 +155,29 @@ fn initial_cwd(mut c: C<'_>, buf: u32, len: u32, out: u32) -> wasmtime::Result<i
             return Err(Errno::ERANGE.into());
         }
         m.copy_out(buf, cwd.as_bytes())?;
+        Ok(())
+    })
+}
+
+fn stat_mode(
+    mut c: C<'_>,
+    fd: i32,
+    p: u32,
+    pl: u32,
+    flags: u32,
+    out: u32,
+) -> wasmtime::Result<i32> {
+    run(&mut c, |c| {
+        let (mut m, ctx) = split(c)?;
+        let st = if pl == 0 {
+            expect_ret!(ctx.call(Syscall::FileStat { fd })?, Ret::Stat(s) => s)
+        } else {
+            // As path_filestat_get: the walk runs on the guest's thread.
+            let path = m.string(p, pl)?;
+            let base = ctx.dir_path(fd)?;
+            ctx.shared.vfs.stat(&base, &path, flags & 1 != 0)?
+        };
+        m.write_u32(out, st.mode & 0o7777)?;
         Ok(())
     })
 }
