@@ -18,6 +18,18 @@ display_in_use() {
         "$sidecar" pixels --display ":$n" --color '#000000' >/dev/null 2>&1
 }
 
+# display_arg FIRST [--display :N]: the script's display number: N (checked
+# to be free), or the first free one from FIRST.
+display_arg() {
+    local first="$1"
+    shift
+    case "${1:-}" in
+    --display) free_display "${2:?--display needs :N}" "$first" ;;
+    "") free_display "" "$first" ;;
+    *) echo "usage: $0 [--display :N]" >&2; return 2 ;;
+    esac
+}
+
 # free_display [:N] FIRST: N (checked), or the first free number from FIRST.
 free_display() {
     local want="$1" n="$2"

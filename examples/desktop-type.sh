@@ -14,13 +14,7 @@ set -euo pipefail
 # shellcheck source=common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$repo"
-asked=""
-case "${1:-}" in
---display) asked="${2:?--display needs :N}" ;;
-"") ;;
-*) echo "usage: examples/desktop-type.sh [--display :N]" >&2; exit 2 ;;
-esac
-n="$(free_display "$asked" 99)"
+n="$(display_arg 99 "$@")"
 display=":$n"
 root="$(scripts/desktop-root | tail -n 1)"
 

@@ -19,13 +19,7 @@ window_timeout=120
 # shellcheck source=common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$repo"
-asked=""
-case "${1:-}" in
---display) asked="${2:?--display needs :N}" ;;
-"") ;;
-*) echo "usage: examples/xfill-check.sh [--display :N]" >&2; exit 2 ;;
-esac
-n="$(free_display "$asked" 98)"
+n="$(display_arg 98 "$@")"
 
 root="$(scripts/xvfb-root | tail -n 1)"
 

@@ -136,7 +136,8 @@ impl VmHandle {
         // (`sidecar wait`, inotify) never sees it refuse.
         let tmp = host.with_file_name(format!(
             ".{}.{}",
-            host.file_name().map_or("sock".into(), |n| n.to_string_lossy()),
+            host.file_name()
+                .map_or("sock".into(), |n| n.to_string_lossy()),
             std::process::id()
         ));
         let _ = std::fs::remove_file(&tmp);
