@@ -35,7 +35,7 @@ fail() {
     exit 1
 }
 
-"$sidecar" wait --display "$display" --window xterm --timeout 120 >/dev/null ||
+"$sidecar" wait --display "$display" --window xterm --managed --timeout 120 >/dev/null ||
     fail "xterm's window did not appear"
 # dash's prompt: a green "$" (PS1 in examples/desktop.toml).
 "$sidecar" wait --display "$display" --color '#00cd00' --timeout 60 >/dev/null ||

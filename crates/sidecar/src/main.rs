@@ -79,6 +79,10 @@ enum Command {
         /// The window's class, instance or name.
         #[arg(long)]
         window: Option<String>,
+        /// With --window: only a window a window manager has reparented
+        /// (decorated) counts.
+        #[arg(long, requires = "window", conflicts_with = "gone")]
+        managed: bool,
         /// With --window: wait until no such window is viewable.
         #[arg(long, requires = "window")]
         gone: bool,
@@ -183,6 +187,7 @@ fn run(cmd: Command) -> anyhow::Result<i32> {
     if let Command::Wait {
         display,
         window,
+        managed,
         gone,
         color,
         region,
@@ -194,10 +199,13 @@ fn run(cmd: Command) -> anyhow::Result<i32> {
         let limit = std::time::Duration::try_from_secs_f64(*timeout)
             .context("--timeout: not a number of seconds")?;
         let found = match (window, color) {
-            (Some(window), _) => match wait::window(display, window, *gone, limit)? {
+            (Some(window), _) => match wait::window(display, window, *managed, *gone, limit)? {
                 Some(Some(id)) => Ok(format!("{id:#x}")),
                 Some(None) => Ok("gone".to_owned()),
                 None if *gone => Err(format!("window {window:?} is still viewable")),
+                None if *managed => Err(format!(
+                    "no viewable window {window:?} managed by a window manager"
+                )),
                 None => Err(format!("no viewable window {window:?}")),
             },
             (None, Some(color)) => {

@@ -21,7 +21,7 @@ use crate::pixels::{Color, Region};
 /// The viewable window named `name` on the display `conn` serves, if any.
 pub fn find(conn: &RustConnection, root: Window, name: &str) -> anyhow::Result<Option<Window>> {
     let names = names(conn, name)?;
-    scan(conn, root, &names)
+    scan(conn, root, &names, false)
 }
 
 fn names<'a>(conn: &RustConnection, name: &'a str) -> anyhow::Result<Names<'a>> {
@@ -33,12 +33,15 @@ fn names<'a>(conn: &RustConnection, name: &'a str) -> anyhow::Result<Names<'a>> 
 }
 
 /// Waits until a viewable window whose WM_CLASS (instance or class),
-/// WM_NAME or _NET_WM_NAME is `name` exists on `display` (or, if `gone`,
-/// until none does); returns `Some` of what the last look found (the
-/// window's id, or `None` when gone), or `None` once `timeout` has passed.
+/// WM_NAME or _NET_WM_NAME is `name` exists on `display` (if `managed`,
+/// one that a window manager has reparented: its parent is not the root),
+/// or, if `gone`, until none does; returns `Some` of what the last look
+/// found (the window's id, or `None` when gone), or `None` once `timeout`
+/// has passed.
 pub fn window(
     display: &str,
     name: &str,
+    managed: bool,
     gone: bool,
     timeout: Duration,
 ) -> anyhow::Result<Option<Option<Window>>> {
@@ -51,7 +54,7 @@ pub fn window(
     // Events first, then the scan: nothing that happens in between is lost.
     watch(&conn, root)?;
     loop {
-        let found = scan(&conn, root, &names)?;
+        let found = scan(&conn, root, &names, managed)?;
         if found.is_some() != gone {
             return Ok(Some(found));
         }
@@ -159,9 +162,15 @@ fn watch(conn: &RustConnection, w: Window) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The first viewable window below `root` with the wanted name; watches
-/// every window it walks through, so later changes below them are seen.
-fn scan(conn: &RustConnection, root: Window, names: &Names<'_>) -> anyhow::Result<Option<Window>> {
+/// The first viewable window below `root` with the wanted name (not a
+/// child of the root, if `managed`); watches every top-level window it
+/// walks through, so later changes below them are seen.
+fn scan(
+    conn: &RustConnection,
+    root: Window,
+    names: &Names<'_>,
+    managed: bool,
+) -> anyhow::Result<Option<Window>> {
     let mut todo = vec![root];
     while let Some(w) = todo.pop() {
         let Ok(tree) = conn.query_tree(w)?.reply() else {
@@ -175,7 +184,10 @@ fn scan(conn: &RustConnection, root: Window, names: &Names<'_>) -> anyhow::Resul
             if w == root {
                 watch(conn, child)?;
             }
-            if attrs.map_state == MapState::VIEWABLE && named(conn, child, names)? {
+            if attrs.map_state == MapState::VIEWABLE
+                && !(managed && w == root)
+                && named(conn, child, names)?
+            {
                 return Ok(Some(child));
             }
             todo.push(child);

@@ -51,8 +51,8 @@ struct Desktop {
 }
 
 impl Desktop {
-    /// Boots examples/desktop.toml on a free display; returns once xterm
-    /// and xclock are mapped and dash has printed its prompt.
+    /// Boots examples/desktop.toml on a free display; returns once ctwm
+    /// has decorated xterm and xclock and dash has printed its prompt.
     fn boot() -> Desktop {
         static SERIAL: Mutex<()> = Mutex::new(());
         let root = root();
@@ -93,8 +93,10 @@ impl Desktop {
             log: dir,
             _serial: serial,
         };
-        d.ok(&["wait", "--window", "xterm", "--timeout", UP]);
-        d.ok(&["wait", "--window", "xclock", "--timeout", UP]);
+        // Up means decorated by ctwm (which may adopt them after they map:
+        // the guests start together), and dash's prompt drawn.
+        d.ok(&["wait", "--window", "xterm", "--managed", "--timeout", UP]);
+        d.ok(&["wait", "--window", "xclock", "--managed", "--timeout", UP]);
         d.ok(&["wait", "--color", "#00cd00", "--timeout", UP]);
         d
     }
