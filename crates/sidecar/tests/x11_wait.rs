@@ -1,7 +1,10 @@
 //! `sidecar wait --window`: returns as soon as a window is mapped, with its
 //! id, whether it appears later or is there already, and exits 2 with a
-//! message on timeout. The server is Debian's native Xvfb; it says when it
-//! is ready through -displayfd, and the client is Debian's xlogo.
+//! message on timeout; `--managed` holds out for a window manager's
+//! reparenting, `--gone` for the window to go; `--color` returns once the
+//! pixels are drawn. The server is Debian's native Xvfb; it says when it is
+//! ready through -displayfd, and the client is Debian's xlogo (or this
+//! test, drawing on the root).
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -56,4 +59,96 @@ fn wait_returns_once_the_window_is_mapped_and_times_out_otherwise() {
     assert_eq!(none.status.code(), Some(2));
     assert!(text(&none.stderr).contains("no viewable window \"no-such-window\""));
     assert!(start.elapsed() < Duration::from_secs(10));
+}
+
+/// `sidecar wait ARGS` on `display`.
+fn wait_cmd(display: &str, args: &[&str]) -> Command {
+    let mut cmd = Command::new(SIDECAR);
+    cmd.args(["wait", "--display", display]).args(args);
+    cmd
+}
+
+#[test]
+fn wait_for_pixels_returns_once_they_are_drawn() {
+    use x11rb::connection::Connection;
+    use x11rb::protocol::xproto::{ChangeGCAux, ConnectionExt, Rectangle};
+    let (_server, display) = native_xvfb();
+    let waiter = wait_cmd(&display, &["--color", "#ff0000", "--count", "200"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Nothing red yet: the waiter must block until the fill below.
+    let (conn, screen) = x11rb::connect(Some(&display)).unwrap();
+    let root = conn.setup().roots[screen].root;
+    let gc = conn.generate_id().unwrap();
+    conn.create_gc(gc, root, &Default::default()).unwrap();
+    // Xvfb's 24-bit TrueColor visual: the pixel is 0xRRGGBB.
+    conn.change_gc(gc, &ChangeGCAux::new().foreground(0xff0000))
+        .unwrap();
+    let rect = Rectangle {
+        x: 10,
+        y: 10,
+        width: 20,
+        height: 10,
+    };
+    conn.poly_fill_rectangle(root, gc, &[rect]).unwrap();
+    conn.flush().unwrap();
+    let out = waiter.wait_with_output().unwrap();
+    assert!(out.status.success(), "{:?}", out.status);
+    assert_eq!(text(&out.stdout).trim(), "200");
+
+    // A count that is not met: exit code 2 and what was missing.
+    let none = wait_cmd(
+        &display,
+        &["--color", "#ff0000", "--count", "3", "--timeout", "0.3"],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(none.status.code(), Some(2));
+    assert!(text(&none.stderr).contains("not exactly 3 pixels of #ff0000"));
+}
+
+#[test]
+fn wait_gone_returns_once_the_window_is_unmapped() {
+    let (_server, display) = native_xvfb();
+    // Held open so that xlogo is not the last client: the server resets
+    // when that one leaves, and a waiter connecting then would be refused.
+    let _keep = x11rb::connect(Some(&display)).unwrap();
+    let mut client = Kill(
+        Command::new("xlogo")
+            .args(["-display", &display])
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("xlogo is installed by scripts/install-deps (x11-apps)"),
+    );
+    assert!(wait_for(&display, "xlogo", "30")
+        .output()
+        .unwrap()
+        .status
+        .success());
+    // Not managed: no window manager runs, so nothing reparents it.
+    let managed = wait_cmd(
+        &display,
+        &["--window", "xlogo", "--managed", "--timeout", "0.3"],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(managed.status.code(), Some(2));
+    let waiter = wait_cmd(
+        &display,
+        &["--window", "xlogo", "--gone", "--timeout", "30"],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let _ = client.0.kill();
+    let out = waiter.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{:?}: {}",
+        out.status,
+        text(&out.stderr)
+    );
+    assert_eq!(text(&out.stdout).trim(), "gone");
 }
