@@ -30,16 +30,7 @@ const DRAWN: &str = "60";
 /// The staged VM root (`scripts/desktop-root`, built once per run).
 fn root() -> &'static Path {
     static ROOT: OnceLock<PathBuf> = OnceLock::new();
-    ROOT.get_or_init(|| {
-        let repo = repo_root();
-        let out = Command::new(repo.join("scripts/desktop-root"))
-            .current_dir(&repo)
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("scripts/desktop-root runs");
-        assert!(out.status.success(), "scripts/desktop-root: {}", out.status);
-        PathBuf::from(text(&out.stdout).lines().last().unwrap().trim())
-    })
+    ROOT.get_or_init(|| common::build_script("scripts/desktop-root"))
 }
 
 /// A booted desktop, stopped when dropped.
@@ -57,13 +48,7 @@ impl Desktop {
         static SERIAL: Mutex<()> = Mutex::new(());
         let root = root();
         let serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-        let n = (0..100)
-            .map(|i| 500 + (std::process::id() + i) % 100)
-            .find(|n| {
-                !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
-                    && !Path::new(&format!("/tmp/.X{n}-lock")).exists()
-            })
-            .expect("a free display in :500..:599");
+        let n = common::free_display(500);
         let dir = std::env::temp_dir().join(format!("sidecar-desktop-{}-{n}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let toml = std::fs::read_to_string(repo_root().join("examples/desktop.toml")).unwrap();

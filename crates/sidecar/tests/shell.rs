@@ -9,7 +9,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -19,25 +19,7 @@ fn shell_root() -> &'static Path {
     static ROOT: OnceLock<PathBuf> = OnceLock::new();
     ROOT.get_or_init(|| match std::env::var_os("SIDECAR_TEST_SHELL_ROOT") {
         Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => {
-            let root = repo_root();
-            let out = Command::new(root.join("scripts/build-shell-root"))
-                .current_dir(&root)
-                .stderr(Stdio::inherit())
-                .output()
-                .expect("failed to run scripts/build-shell-root");
-            assert!(
-                out.status.success(),
-                "scripts/build-shell-root failed: {}",
-                out.status
-            );
-            let stdout = text(&out.stdout);
-            let last = stdout
-                .lines()
-                .last()
-                .expect("build-shell-root printed nothing");
-            PathBuf::from(last.trim())
-        }
+        _ => common::build_script("scripts/build-shell-root"),
     })
 }
 

@@ -8,7 +8,6 @@
 
 mod common;
 
-use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -20,13 +19,7 @@ const TIMEOUT: Duration = Duration::from_secs(3600);
 #[test]
 fn xfill_window_pixels_are_in_the_framebuffer() {
     // A display no other server (or test run) holds.
-    let n = (0..100)
-        .map(|i| 400 + (std::process::id() + i) % 100)
-        .find(|n| {
-            !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
-                && !Path::new(&format!("/tmp/.X{n}-lock")).exists()
-        })
-        .expect("a free display in :400..:499");
+    let n = common::free_display(400);
     let mut cmd = Command::new(repo_root().join("examples/xfill-check.sh"));
     cmd.args(["--display", &format!(":{n}")])
         .env("SIDECAR", SIDECAR);

@@ -26,20 +26,37 @@ pub fn repo_root() -> PathBuf {
 }
 
 pub fn run_build_guests() -> PathBuf {
+    build_script("scripts/build-guests")
+}
+
+/// Runs a build script of the repository (stderr shown) and returns the
+/// path it prints last: where it put what it built.
+pub fn build_script(script: &str) -> PathBuf {
     let root = repo_root();
-    let out = Command::new(root.join("scripts/build-guests"))
+    let out = Command::new(root.join(script))
         .current_dir(&root)
         .stderr(Stdio::inherit())
         .output()
-        .expect("failed to run scripts/build-guests");
-    assert!(
-        out.status.success(),
-        "scripts/build-guests failed: {}",
-        out.status
-    );
-    let stdout = String::from_utf8(out.stdout).expect("build-guests output is UTF-8");
-    let last = stdout.lines().last().expect("build-guests printed nothing");
+        .unwrap_or_else(|e| panic!("failed to run {script}: {e}"));
+    assert!(out.status.success(), "{script} failed: {}", out.status);
+    let stdout = String::from_utf8(out.stdout).expect("build script output is UTF-8");
+    let last = stdout
+        .lines()
+        .last()
+        .unwrap_or_else(|| panic!("{script} printed nothing"));
     PathBuf::from(last.trim())
+}
+
+/// A display number in `first..first + 100` that no X server (or other
+/// test run) holds: neither its socket nor its lock file exists.
+pub fn free_display(first: u32) -> u32 {
+    (0..100)
+        .map(|i| first + (std::process::id() + i) % 100)
+        .find(|n| {
+            !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
+                && !Path::new(&format!("/tmp/.X{n}-lock")).exists()
+        })
+        .unwrap_or_else(|| panic!("no free display in :{first}..:{}", first + 99))
 }
 
 /// The directory holding `wasm/` and `native/` guest builds.
