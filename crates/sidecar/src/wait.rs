@@ -218,7 +218,8 @@ fn named(conn: &RustConnection, w: Window, names: &Names<'_>) -> anyhow::Result<
 /// waited for until `deadline` (`None` then): its socket file appearing in
 /// /tmp/.X11-unix wakes the wait (inotify), so a script may start a VM and
 /// wait for a window at once. Sockets appear already listening (the
-/// sidecar renames them into place), so one that refuses is stale.
+/// sidecar renames them into place), so one that refuses is stale and is
+/// waited out too.
 fn connect_when_up(
     display: &str,
     deadline: Instant,
@@ -245,8 +246,17 @@ fn connect_when_up(
         if inotify::add_watch(&notify, dir, flags).is_err() {
             inotify::add_watch(&notify, "/tmp", flags).context("inotify on /tmp")?;
         }
+        // A socket that refuses is a dead server's: its successor replaces
+        // it (the sidecar renames its socket into place), which wakes us.
         if socket.exists() {
-            return connect().map(Some);
+            match x11rb::connect(Some(display)) {
+                Ok(up) => return Ok(Some(up)),
+                Err(x11rb::errors::ConnectError::IoError(e))
+                    if e.kind() == std::io::ErrorKind::ConnectionRefused => {}
+                Err(e) => {
+                    return Err(e).with_context(|| format!("cannot connect to X display {display}"))
+                }
+            }
         }
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() || !readable(notify.as_fd(), left)? {

@@ -152,3 +152,17 @@ fn wait_gone_returns_once_the_window_is_unmapped() {
     );
     assert_eq!(text(&out.stdout).trim(), "gone");
 }
+
+#[test]
+fn a_dead_servers_socket_is_waited_out_not_an_error() {
+    // What a killed server leaves: a socket file nobody accepts on.
+    let n = common::free_display(800);
+    let path = format!("/tmp/.X11-unix/X{n}");
+    std::fs::create_dir_all("/tmp/.X11-unix").unwrap();
+    drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
+    let out = wait_cmd(&format!(":{n}"), &["--window", "x", "--timeout", "0.3"])
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+}
