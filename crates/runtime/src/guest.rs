@@ -650,7 +650,7 @@ fn classify(e: &wasmtime::Error, name: &str, pid: Pid, budget: Budget) -> WaitSt
     };
     let what = what.lines().next().unwrap_or("");
     tracing::warn!("guest {name} (pid {pid}) crashed: {what}; killed with signal {sig}");
-    // The wasm backtrace, for whoever debugs the guest (RUST_LOG=debug).
+    // The wasm backtrace, for whoever debugs the guest (SIDECAR_LOG=debug).
     tracing::debug!("guest {name} (pid {pid}): {e:?}");
     WaitStatus::signaled(sig)
 }

@@ -130,6 +130,28 @@ pub(crate) struct GuestEnd {
 }
 
 /// The two ends of a new guest's RPC link.
+/// Waits, up to `timeout` (`None`: for good), until a socket listens at VM
+/// path `path`; false if none did in time or the service thread is gone.
+/// Woken by the listen itself ([`Msg::AwaitListening`]), not polled.
+pub(crate) fn await_listening(
+    tx: &Sender<Msg>,
+    path: &str,
+    timeout: Option<std::time::Duration>,
+) -> bool {
+    let (reply, answer) = crossbeam_channel::bounded(1);
+    let msg = Msg::AwaitListening {
+        path: path.to_owned(),
+        reply,
+    };
+    if tx.send(msg).is_err() {
+        return false;
+    }
+    match timeout {
+        Some(t) => answer.recv_timeout(t).is_ok(),
+        None => answer.recv().is_ok(),
+    }
+}
+
 pub(crate) fn guest_link(pid: Pid) -> (GuestLink, GuestEnd) {
     let (reply, replies) = crossbeam_channel::unbounded();
     let kill = Arc::new(AtomicI32::new(0));

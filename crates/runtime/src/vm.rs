@@ -277,15 +277,17 @@ impl Vm {
         let statuses: Vec<Option<WaitStatus>> = vec![None; cfg.guests.len()];
         let any_main = cfg.guests.iter().any(|g| g.main);
         let mut terminal = None;
-        for (i, (g, pre)) in cfg.guests.iter().zip(pres).enumerate() {
+        // Guests that wait for a listener start after all the others, so
+        // none of those waits for them.
+        let mut pres: Vec<_> = pres.into_iter().map(Some).collect();
+        let order = (0..cfg.guests.len())
+            .filter(|&i| cfg.guests[i].after_listening.is_none())
+            .chain((0..cfg.guests.len()).filter(|&i| cfg.guests[i].after_listening.is_some()));
+        for i in order {
+            let g = &cfg.guests[i];
+            let pre = pres[i].take().expect("each guest starts once");
             if let Some(path) = &g.after_listening {
-                // Woken by the listen itself (Action::Listening), not polled.
-                let (reply, listening) = bounded(1);
-                let _ = tx.send(Msg::AwaitListening {
-                    path: path.clone(),
-                    reply,
-                });
-                if listening.recv_timeout(g.after_timeout).is_err() {
+                if !crate::rpc::await_listening(&tx, path, Some(g.after_timeout)) {
                     return Err(VmError::Start {
                         guest: g.spec.name.clone(),
                         what: format!(

@@ -69,8 +69,8 @@ enum Command {
     /// Wait until a viewable window with this name (WM_CLASS, WM_NAME or
     /// _NET_WM_NAME) exists on an X display, and print its id; or, with
     /// --color, until the screen shows that many pixels of a colour, and
-    /// print their count; --gone waits for the window to go away. A display not up yet is waited for. Exit code 0,
-    /// or 2 on timeout.
+    /// print their count; --gone waits for the window to go away. A
+    /// display not up yet is waited for. Exit code 0, or 2 on timeout.
     #[command(group(clap::ArgGroup::new("what").required(true).args(["window", "color"])))]
     Wait {
         /// The X display, as in DISPLAY (`:99`).

@@ -66,26 +66,33 @@ impl FromStr for Region {
     }
 }
 
+impl Region {
+    /// `region`, or the whole `sw`x`sh` screen; an error if it leaves it.
+    pub fn on_screen(region: Option<Region>, sw: u32, sh: u32) -> anyhow::Result<Region> {
+        let r = region.unwrap_or(Region {
+            width: sw,
+            height: sh,
+            x: 0,
+            y: 0,
+        });
+        if u64::from(r.x) + u64::from(r.width) > u64::from(sw)
+            || u64::from(r.y) + u64::from(r.height) > u64::from(sh)
+        {
+            bail!(
+                "region {}x{}+{}+{} leaves the {sw}x{sh} screen",
+                r.width,
+                r.height,
+                r.x,
+                r.y
+            );
+        }
+        Ok(r)
+    }
+}
+
 /// Counts the pixels of `image` equal to `color`, inside `region` if given.
 pub fn count(image: &Rgb, color: Color, region: Option<Region>) -> anyhow::Result<u64> {
-    let (sw, sh) = (u32::from(image.width), u32::from(image.height));
-    let r = region.unwrap_or(Region {
-        width: sw,
-        height: sh,
-        x: 0,
-        y: 0,
-    });
-    if u64::from(r.x) + u64::from(r.width) > u64::from(sw)
-        || u64::from(r.y) + u64::from(r.height) > u64::from(sh)
-    {
-        bail!(
-            "region {}x{}+{}+{} leaves the {sw}x{sh} screen",
-            r.width,
-            r.height,
-            r.x,
-            r.y
-        );
-    }
+    let r = Region::on_screen(region, u32::from(image.width), u32::from(image.height))?;
     let mut n = 0;
     for y in r.y..r.y + r.height {
         for x in r.x..r.x + r.width {

@@ -50,8 +50,19 @@ pub fn grab(display: &str) -> anyhow::Result<Rgb> {
 pub fn grab_from(conn: &impl Connection, screen_num: usize) -> anyhow::Result<Rgb> {
     let screen = &conn.setup().roots[screen_num];
     let (w, h) = (screen.width_in_pixels, screen.height_in_pixels);
+    grab_rect(conn, screen_num, (0, 0, w, h))
+}
+
+/// Reads the rectangle (x, y, width, height) of the root window of screen
+/// `screen_num`, which must lie on the screen.
+pub fn grab_rect(
+    conn: &impl Connection,
+    screen_num: usize,
+    (x, y, w, h): (i16, i16, u16, u16),
+) -> anyhow::Result<Rgb> {
+    let screen = &conn.setup().roots[screen_num];
     let image = conn
-        .get_image(ImageFormat::Z_PIXMAP, screen.root, 0, 0, w, h, !0)?
+        .get_image(ImageFormat::Z_PIXMAP, screen.root, x, y, w, h, !0)?
         .reply()
         .context("GetImage on the root window")?;
     let format = conn

@@ -14,6 +14,7 @@ use x11rb::connection::Connection;
 use x11rb::protocol::xproto::{
     AtomEnum, ChangeWindowAttributesAux, ConnectionExt, EventMask, MapState, Window,
 };
+use x11rb::protocol::Event;
 use x11rb::rust_connection::RustConnection;
 
 use crate::pixels::{Color, Region};
@@ -58,18 +59,9 @@ pub fn window(
         if found.is_some() != gone {
             return Ok(Some(found));
         }
-        // Wait for the next event (any of them may have mapped or named the
-        // window), then drain the queue before scanning again.
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if conn.poll_for_event()?.is_some() {
-                while conn.poll_for_event()?.is_some() {}
-                break;
-            }
-            conn.flush()?;
-            if left.is_zero() || !readable(conn.stream().as_fd(), left)? {
-                return Ok(None);
-            }
+        // Any event may have mapped or named the window: look again.
+        if !next_event(&conn, deadline, |_| true)? {
+            return Ok(None);
         }
     }
 }
@@ -117,6 +109,13 @@ pub fn pixels(
         return Ok(None);
     };
     let root = conn.setup().roots[screen].root;
+    // Only the region is read on each look.
+    let (sw, sh) = {
+        let s = &conn.setup().roots[screen];
+        (s.width_in_pixels, s.height_in_pixels)
+    };
+    let r = Region::on_screen(region, u32::from(sw), u32::from(sh))?;
+    let rect = (r.x as i16, r.y as i16, r.width as u16, r.height as u16);
     conn.damage_query_version(1, 1)?
         .reply()
         .context("the X server has no DAMAGE extension")?;
@@ -127,23 +126,40 @@ pub fn pixels(
     loop {
         // Subtract before reading: damage done after the read is reported.
         conn.damage_subtract(d, x11rb::NONE, x11rb::NONE)?;
-        let n = crate::pixels::count(&crate::screenshot::grab_from(&conn, screen)?, color, region)?;
+        let n = if r.width == 0 || r.height == 0 {
+            0 // GetImage takes no empty rectangle
+        } else {
+            let image = crate::screenshot::grab_rect(&conn, screen, rect)?;
+            crate::pixels::count(&image, color, None)?
+        };
         if want.met(n) {
             return Ok(Some(n));
         }
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if let Some(ev) = conn.poll_for_event()? {
-                if matches!(ev, x11rb::protocol::Event::DamageNotify(_)) {
-                    while conn.poll_for_event()?.is_some() {}
-                    break;
-                }
-                continue;
+        if !next_event(&conn, deadline, |e| matches!(e, Event::DamageNotify(_)))? {
+            return Ok(None);
+        }
+    }
+}
+
+/// Blocks until an event that `wakes` arrives (then drains the queue) and
+/// returns true, or returns false at `deadline`.
+fn next_event(
+    conn: &RustConnection,
+    deadline: Instant,
+    wakes: impl Fn(&Event) -> bool,
+) -> anyhow::Result<bool> {
+    loop {
+        if let Some(ev) = conn.poll_for_event()? {
+            if wakes(&ev) {
+                while conn.poll_for_event()?.is_some() {}
+                return Ok(true);
             }
-            conn.flush()?;
-            if left.is_zero() || !readable(conn.stream().as_fd(), left)? {
-                return Ok(None);
-            }
+            continue;
+        }
+        conn.flush()?;
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() || !readable(conn.stream().as_fd(), left)? {
+            return Ok(false);
         }
     }
 }

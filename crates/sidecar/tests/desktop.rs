@@ -296,6 +296,8 @@ fn two_hundred_characters_typed_without_delay_arrive_intact() {
 #[test]
 fn ctrl_c_interrupts_a_foreground_sleep() {
     let d = Desktop::boot();
+    // `sleep 30` is the foreground job ctrl+c must stop, not a wait: the
+    // blue square says the line is running.
     d.type_line("xfill 10x10+900+300 \"#0000ff\" & sleep 30");
     d.wait_pixels("#0000ff", 100);
     let start = Instant::now();

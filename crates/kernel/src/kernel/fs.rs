@@ -383,8 +383,6 @@ pub(super) fn status_to_oflag(st: u32) -> u32 {
     o
 }
 
-/// The N of `/dev/pts/N`, if `path` (from `base`) names one. `/dev` is a
-/// device filesystem without links, so a lexical walk is exact.
 /// A device node the kernel opens itself, per process.
 enum DevNode {
     /// `/dev/pts/N`.
@@ -393,6 +391,8 @@ enum DevNode {
     Tty,
 }
 
+/// The device node `path` (from `base`) names, if it is one of those.
+/// `/dev` is a device filesystem without links, so a lexical walk is exact.
 fn dev_node(base: &str, path: &str) -> Option<DevNode> {
     let full = if path.starts_with('/') {
         path.to_owned()

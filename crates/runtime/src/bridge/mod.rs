@@ -56,12 +56,7 @@ impl VmHandle {
     /// Blocks until a socket listens at VM path `path`; false if the VM
     /// ended first. Woken by the listen itself.
     pub fn await_listening(&self, path: &str) -> bool {
-        let (reply, answer) = crossbeam_channel::bounded(1);
-        let msg = Msg::AwaitListening {
-            path: path.to_owned(),
-            reply,
-        };
-        self.tx.send(msg).is_ok() && answer.recv().is_ok()
+        crate::rpc::await_listening(&self.tx, path, None)
     }
 
     /// Copies between `stream` and the bridge until both directions end.
